@@ -1,0 +1,99 @@
+"""The six operations of the assignment: their input and output roles, and how to run them.
+
+Arrays here are in the assignment's file layout (NCHW or NHWC); the reference always works in
+NCHW, so each run converts on the way in and out. Parameters are already resolved to the
+reference's meaning (per-side pad, drop probability) by the spec layer.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+import reference
+
+
+@dataclass(frozen=True)
+class OpSignature:
+    inputs: tuple
+    outputs: tuple
+    params: tuple  # parameter names the spec may give for this op
+    dropout: bool = False
+
+
+OPS = {
+    "conv_forward": OpSignature(("x", "w", "b"), ("out",), ("stride", "pad")),
+    "conv_backward": OpSignature(("x", "w", "b", "dout"), ("dx", "dw", "db"), ("stride", "pad")),
+    "maxpool_forward": OpSignature(("x",), ("out",), ("pool_height", "pool_width", "stride")),
+    "maxpool_backward": OpSignature(("x", "dout"), ("dx",), ("pool_height", "pool_width", "stride")),
+    "dropout_forward": OpSignature(("x",), ("out_train", "out_test"), ("p", "seed"), dropout=True),
+    "dropout_backward": OpSignature(("x", "dout"), ("dx_train", "dx_test"), ("p", "seed"), dropout=True),
+}
+
+# Roles holding image-like arrays, converted between NHWC and NCHW; weights have their own order.
+_IMAGE_ROLES = {"x", "dout", "out", "dx"}
+_WEIGHT_ROLES = {"w", "dw"}
+
+
+def to_nchw(role, array, layout):
+    """``array`` of a given role from the file layout to the reference's NCHW/(F, C, HH, WW)."""
+    if layout == "NCHW" or array.ndim != 4:
+        return array
+    if role in _IMAGE_ROLES:
+        return array.transpose(0, 3, 1, 2)
+    if role in _WEIGHT_ROLES:  # (HH, WW, C, F) -> (F, C, HH, WW)
+        return array.transpose(3, 2, 0, 1)
+    return array
+
+
+def from_nchw(role, array, layout):
+    """Inverse of :func:`to_nchw`, made contiguous so that row-major flattening is well defined."""
+    if layout == "NCHW" or array.ndim != 4:
+        return np.ascontiguousarray(array)
+    if role in _IMAGE_ROLES:
+        return np.ascontiguousarray(array.transpose(0, 2, 3, 1))
+    if role in _WEIGHT_ROLES:
+        return np.ascontiguousarray(array.transpose(2, 3, 1, 0))
+    return np.ascontiguousarray(array)
+
+
+def run_nchw(op, arrays, params, dropout_seed=None):
+    """Run ``op`` on NCHW ``arrays`` (role -> ndarray) with resolved ``params``; role -> output.
+
+    Dropout train outputs need a mask: ``dropout_seed`` chooses it (any seed gives a correct
+    answer; expected/ keeps only the test-mode outputs).
+    """
+    if op == "conv_forward":
+        out, _ = reference.conv_forward(arrays["x"], arrays["w"], arrays["b"], params)
+        return {"out": out}
+    if op == "conv_backward":
+        _, cache = reference.conv_forward(arrays["x"], arrays["w"], arrays["b"], params)
+        dx, dw, db = reference.conv_backward(arrays["dout"], cache)
+        return {"dx": dx, "dw": dw, "db": db}
+    if op == "maxpool_forward":
+        out, _ = reference.max_pool_forward(arrays["x"], params)
+        return {"out": out}
+    if op == "maxpool_backward":
+        _, cache = reference.max_pool_forward(arrays["x"], params)
+        return {"dx": reference.max_pool_backward(arrays["dout"], cache)}
+    if op in ("dropout_forward", "dropout_backward"):
+        results = {}
+        for mode in ("train", "test"):
+            dropout_param = {"p": params["p"], "mode": mode, "seed": dropout_seed}
+            out, cache = reference.dropout_forward(arrays["x"], dropout_param)
+            if op == "dropout_forward":
+                results[f"out_{mode}"] = out
+            else:
+                results[f"dx_{mode}"] = reference.dropout_backward(arrays["dout"], cache)
+        return results
+    raise ValueError(f"unknown op {op!r}")
+
+
+def run(problem, arrays, dropout_seed=None, params=None):
+    """Run a spec problem on file-layout ``arrays`` (role -> ndarray); role -> file-layout output.
+
+    ``params`` overrides the problem's resolved reference parameters (diagnosis runs variants).
+    """
+    layout = problem.layout
+    nchw = {role: to_nchw(role, a, layout) for role, a in arrays.items()}
+    outputs = run_nchw(problem.op, nchw, params if params is not None else problem.reference_params,
+                       dropout_seed)
+    return {role: from_nchw(role, a, layout) for role, a in outputs.items()}

@@ -1,0 +1,89 @@
+"""Typed results, nested check -> submission -> batch, and their JSON form (DESIGN.md schema)."""
+from dataclasses import asdict, dataclass, field
+
+STATUSES = ("pass", "fail", "error", "missing", "unchecked")
+
+
+def percent(score, max_score):
+    return 100.0 * score / max_score if max_score else 0.0
+
+
+@dataclass
+class CheckResult:
+    """One output file of one submission, judged.
+
+    ``status``: pass, fail, error (unreadable), missing, or unchecked (no expected/ to compare a
+    deterministic output with: a student self-checking). ``details`` carries what the message
+    summarises (worst-difference indices, rel_error, dropout statistics) for the reports.
+    """
+
+    output: str
+    problem: str
+    status: str
+    score: float
+    max_score: float
+    message: str
+    diagnosis: str | None = None
+    mismatches: int | None = None
+    size: int | None = None
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def percent(self):
+        return percent(self.score, self.max_score)
+
+
+@dataclass
+class Flag:
+    """Batch-level suspicion for the instructor (never changes a score)."""
+
+    code: str
+    output: str
+    with_: list
+    message: str = ""
+
+    def to_dict(self):
+        return {"code": self.code, "output": self.output, "with": list(self.with_),
+                "message": self.message}
+
+
+@dataclass
+class SubmissionResult:
+    id: str
+    score: float
+    max_score: float
+    error: str | None
+    checks: list
+    flags: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # misnamed or extra files, and where files were found
+    checked_expected: bool = True
+
+    @property
+    def percent(self):
+        return percent(self.score, self.max_score)
+
+    def to_dict(self):
+        return {
+            "id": self.id,
+            "score": self.score,
+            "max_score": self.max_score,
+            "percent": round(self.percent, 2),
+            "error": self.error,
+            "checked_expected": self.checked_expected,
+            "checks": [asdict(c) for c in self.checks],
+            "flags": [f.to_dict() for f in self.flags],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class BatchResult:
+    assignment: str
+    submissions: list
+    generated_at: str = ""
+
+    def to_dict(self):
+        return {"assignment": self.assignment, "generated_at": self.generated_at,
+                "submissions": [s.to_dict() for s in self.submissions]}
