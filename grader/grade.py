@@ -1,0 +1,158 @@
+"""Grading one submission: locate its files, read them, judge each output, score it.
+
+Phases, as torch.testing compares: pair each output of the spec with the student's file, judge
+each pair (comparison or dropout statistics), then score. A bad file becomes an ``error`` check
+worth zero and the other outputs are still graded; a submission that cannot be opened at all
+becomes a result with ``error`` set. Nothing here prints.
+"""
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import compare as comparing
+from .diagnose import Diagnoser, explain
+from .dropout_stats import check_dropout_train
+from .errors import SubmissionError
+from .generate import load_expected, read_inputs
+from .intake import SubmissionSource, open_submission
+from .locate import locate_outputs
+from .reading import CountMismatch, read_array
+from .results import CheckResult, SubmissionResult
+from .spec import load_spec
+
+
+@dataclass(frozen=True)
+class GradingContext:
+    """Everything a submission is judged against; built once, shared by every submission."""
+
+    assignment: object
+    inputs: dict  # input file name -> array
+    expected: object  # ExpectedOutputs, or None for a student self-checking
+    diagnoser: object  # Diagnoser: what a failing output most likely got wrong
+    show_expected: bool = False  # instructor reports may show expected values; students never
+
+    @property
+    def checks_expected(self):
+        return self.expected is not None
+
+
+def load_context(spec_path="assignment.toml", inputs_dir="input_files", expected_dir="expected",
+                 require_expected=False, show_expected=False):
+    """Read the spec, the inputs and (if present) expected/, checking that they belong together.
+
+    Without expected/ grading still checks names, counts, parsing and dropout statistics, unless
+    ``require_expected`` (batch grading) makes its absence an error.
+    """
+    assignment = load_spec(spec_path)
+    inputs = read_inputs(assignment, inputs_dir)
+    expected = None
+    if expected_dir is not None and (require_expected or Path(expected_dir).exists()):
+        expected = load_expected(assignment, expected_dir, inputs_dir)
+    diagnoser = Diagnoser(assignment, inputs, expected.arrays if expected else None)
+    return GradingContext(assignment, inputs, expected, diagnoser, show_expected)
+
+
+def grade_submission(path, context, submission_id=None):
+    """Grade a submission folder or zip at ``path``; never raises for anything in the submission."""
+    path = Path(path)
+    source = SubmissionSource.from_path(path)
+    submission_id = submission_id or source.id
+    try:
+        with open_submission(source) as folder:
+            return grade_folder(folder, context, submission_id)
+    except SubmissionError as e:
+        return failed_submission(submission_id, context, str(e))
+
+
+def failed_submission(submission_id, context, message):
+    """A submission that could not be graded at all: every output scores zero."""
+    checks = [CheckResult(output=o.file, problem=o.problem, status="error", score=0.0,
+                          max_score=o.points, message="not graded: the submission could not be read")
+              for o in context.assignment.outputs]
+    return SubmissionResult(id=submission_id, score=0.0, max_score=context.assignment.max_score,
+                            error=message, checks=checks, checked_expected=context.checks_expected)
+
+
+def grade_folder(folder, context, submission_id):
+    """Grade the output files found in ``folder``."""
+    assignment = context.assignment
+    located = locate_outputs(Path(folder), [o.filename for o in assignment.outputs])
+    checks = []
+    for output in assignment.outputs:
+        file = located.files.get(output.filename) or located.misnamed.get(output.filename)
+        checks.append(grade_output(output, file, context, located.root))
+    score = sum(c.score for c in checks)
+    max_score = sum(c.max_score for c in checks)
+    return SubmissionResult(id=submission_id, score=score, max_score=max_score, error=None,
+                            checks=checks, notes=list(located.notes),
+                            checked_expected=context.checks_expected)
+
+
+def grade_output(output, file, context, root):
+    """Judge one output: its file (or None if missing) against the spec, inputs and expected/."""
+    def result(status, message, score=0.0, diagnosis=None, **fields):
+        max_score = output.points
+        if status == "unchecked":
+            max_score = 0.0  # not judged: neither earned nor lost
+        code = None
+        if diagnosis is not None:  # a Diagnosis, or a bare code from reading
+            code = getattr(diagnosis, "code", diagnosis)
+            if getattr(diagnosis, "message", None):
+                message = f"{message}. Likely: {diagnosis.message}"
+        return CheckResult(output=output.file, problem=output.problem, status=status,
+                           score=score, max_score=max_score, message=message,
+                           diagnosis=code, **fields)
+
+    if file is None:
+        return result("missing", f"{output.filename} not found", diagnosis="missing_file")
+    try:
+        got = read_array(file, output.shape)
+    except SubmissionError as e:
+        e.path = _relative(e.path, root)
+        diagnosis = e.code
+        if isinstance(e, CountMismatch):
+            diagnosis = context.diagnoser.diagnose_count(output, e) or diagnosis
+        return result("error", str(e), diagnosis=diagnosis, size=output.size)
+
+    # Fingerprints for the batch's flags (copied expected files, shared dropout masks).
+    fingerprints = {"file_sha256": hashlib.sha256(Path(file).read_bytes()).hexdigest()}
+    if output.statistical:
+        fingerprints["mask_sha256"] = hashlib.sha256(np.packbits(got == 0).tobytes()).hexdigest()
+        return _judge_dropout(output, got, context, result, fingerprints)
+    if not context.checks_expected:
+        return result("unchecked", "read and counted; correctness not checked (no expected outputs)",
+                      size=output.size, details=fingerprints)
+    expected = context.expected.arrays[output.file]
+    comparison = comparing.compare(got, expected, output.rtol, output.atol)
+    fields = dict(mismatches=comparison.mismatches, size=comparison.size,
+                  max_abs_err=comparison.max_abs_err, max_rel_err=comparison.max_rel_err,
+                  details={**comparing.details(comparison), **fingerprints})
+    if comparison.passed:
+        return result("pass", comparing.summary(comparison), score=output.points, **fields)
+    partial_score = output.points * comparison.fraction_within if output.partial else 0.0
+    return result("fail", comparing.summary(comparison), score=partial_score,
+                  diagnosis=context.diagnoser.diagnose_values(output, got), **fields)
+
+
+def _judge_dropout(output, got, context, result, fingerprints):
+    problem = context.assignment.problem(output.problem)
+    source_role = "x" if problem.op == "dropout_forward" else "dout"
+    source = context.inputs[next(i.file for i in problem.inputs if i.role == source_role)]
+    verdict = check_dropout_train(got, source, problem.drop_prob, output.rtol, output.atol)
+    fields = dict(size=verdict.size, mismatches=verdict.bad_values,
+                  details={**verdict.details(), **fingerprints})
+    if verdict.passed:
+        return result("pass", verdict.message, score=output.points, **fields)
+    diagnosis = context.diagnoser.diagnose_values(output, got)
+    if diagnosis is None and verdict.diagnosis:
+        diagnosis = explain(verdict.diagnosis)
+    return result("fail", verdict.message, diagnosis=diagnosis, **fields)
+
+
+def _relative(path, root):
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except (TypeError, ValueError):
+        return path
