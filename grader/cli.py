@@ -70,3 +70,16 @@ def expected(spec_path, inputs_dir, out_dir):
 
     manifest = write_expected(load_spec(spec_path), inputs_dir, out_dir)
     click.echo(f"wrote {len(manifest['outputs'])} expected outputs and manifest.json to {out_dir}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@spec_option
+@inputs_option
+@reports_errors
+def template(out_dir, spec_path, inputs_dir):
+    """Write the student hand-out to OUT_DIR: layer skeletons, scripts, input files and spec."""
+    from .template import write_template
+
+    written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)
+    click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")
