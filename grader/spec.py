@@ -283,7 +283,7 @@ def _resolve_params(key, op, params, pad_convention, dropout_p_means):
                                 "\"drop\" or \"keep\"")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise SpecError(f"{pkey}: must be a number, got {value!r}")
-            drop_prob = float(value) if dropout_p_means == "drop" else 1.0 - float(value)
+            drop_prob = float(value) if dropout_p_means == "drop" else round(1.0 - float(value), 12)
             if not 0.0 <= drop_prob < 1.0:
                 raise SpecError(f"{pkey}: p = {value} ({dropout_p_means} probability) leaves a drop "
                                 f"probability of {drop_prob:g}, outside [0, 1)")
