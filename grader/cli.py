@@ -73,6 +73,33 @@ def expected(spec_path, inputs_dir, out_dir):
 
 
 @main.command()
+@click.argument("submission", type=click.Path(exists=True))
+@spec_option
+@inputs_option
+@click.option("--expected", "expected_dir", default=None, type=click.Path(file_okay=False),
+              help="The expected outputs [default: expected, if it exists; without it only names, "
+                   "counts, format and dropout statistics are checked].")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write a feedback page.")
+@click.option("--strict", is_flag=True, help="Exit 3 unless the submission has full marks.")
+@click.option("--show-expected", is_flag=True,
+              help="Instructors: show expected values where outputs differ (never give this to students).")
+@reports_errors
+def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected):
+    """Grade one SUBMISSION folder or zip and print a table, one row per output."""
+    from .grade import check_submission
+
+    result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
+                                 expected_dir=expected_dir, json_path=json_path,
+                                 html_path=html_path, show_expected=show_expected)
+    from .terminal import format_submission
+
+    click.echo(format_submission(result, color=sys.stdout.isatty()))
+    if strict and not result.full_marks:
+        sys.exit(EXIT_NOT_FULL_MARKS)
+
+
+@main.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @spec_option
 @inputs_option

@@ -19,7 +19,9 @@ from .generate import load_expected, read_inputs
 from .intake import SubmissionSource, open_submission
 from .locate import locate_outputs
 from .reading import CountMismatch, read_array
-from .results import CheckResult, SubmissionResult
+from .atomic import write_text_atomic
+from .errors import StaleExpectedError
+from .results import CheckResult, SubmissionResult, to_json
 from .spec import load_spec
 
 
@@ -52,6 +54,31 @@ def load_context(spec_path="assignment.toml", inputs_dir="input_files", expected
         expected = load_expected(assignment, expected_dir, inputs_dir)
     diagnoser = Diagnoser(assignment, inputs, expected.arrays if expected else None)
     return GradingContext(assignment, inputs, expected, diagnoser, show_expected)
+
+
+def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_files",
+                     expected_dir=None, json_path=None, html_path=None, show_expected=False,
+                     generated_at=None):
+    """`cnngrade check`: grade one folder or zip, write the JSON and HTML asked for.
+
+    ``expected_dir`` None means ``expected`` if it exists, else a student's self-check; a folder
+    that is named but absent is an error. Returns ``(result, context)``.
+    """
+    if expected_dir is None:
+        expected_dir = "expected" if Path("expected").is_dir() else None
+    elif not Path(expected_dir).is_dir():
+        raise StaleExpectedError(f"no expected outputs at {expected_dir}")
+    context = load_context(spec_path, inputs_dir, expected_dir, show_expected=show_expected)
+    result = grade_submission(submission, context)
+    if json_path:
+        write_text_atomic(json_path, to_json(result.to_dict()))
+    if html_path:
+        from .report import render_feedback, timestamp
+
+        write_text_atomic(html_path, render_feedback(result, context.assignment,
+                                                     generated_at or timestamp(),
+                                                     show_expected=show_expected))
+    return result, context
 
 
 def grade_submission(path, context, submission_id=None):

@@ -1,4 +1,5 @@
 """Typed results, nested check -> submission -> batch, and their JSON form (DESIGN.md schema)."""
+import json
 from dataclasses import asdict, dataclass, field
 
 STATUSES = ("pass", "fail", "error", "missing", "unchecked")
@@ -64,6 +65,10 @@ class SubmissionResult:
     def percent(self):
         return percent(self.score, self.max_score)
 
+    @property
+    def full_marks(self):
+        return self.error is None and all(c.status in ("pass", "unchecked") for c in self.checks)
+
     def to_dict(self):
         return {
             "id": self.id,
@@ -87,3 +92,8 @@ class BatchResult:
     def to_dict(self):
         return {"assignment": self.assignment, "generated_at": self.generated_at,
                 "submissions": [s.to_dict() for s in self.submissions]}
+
+
+def to_json(data):
+    """JSON text for a results dict; refuses NaN and Infinity, which are not JSON."""
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
