@@ -100,6 +100,35 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
 
 
 @main.command()
+@click.argument("root", type=click.Path(file_okay=False))
+@spec_option
+@inputs_option
+@click.option("--expected", "expected_dir", default="expected", show_default=True,
+              type=click.Path(file_okay=False), help="The expected outputs.")
+@click.option("--out", "out_dir", default="grades", show_default=True,
+              type=click.Path(file_okay=False), help="Where to write results and reports.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: every core].")
+@click.option("--time-limit", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds allowed per submission [default: 60].")
+@reports_errors
+def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
+    """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports."""
+    from .batch import grade_batch
+    from .terminal import format_batch_summary
+
+    progress = None
+    if sys.stderr.isatty():
+        def progress(count):
+            return click.progressbar(length=count, label="grading", file=sys.stderr)
+    options = {"seconds": seconds} if seconds else {}
+    result = grade_batch(root, spec_path=spec_path, inputs_dir=inputs_dir,
+                         expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
+                         progress=progress, **options)
+    click.echo(format_batch_summary(result, out_dir))
+
+
+@main.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @spec_option
 @inputs_option

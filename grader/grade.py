@@ -21,7 +21,7 @@ from .locate import locate_outputs
 from .reading import CountMismatch, read_array
 from .atomic import write_text_atomic
 from .errors import StaleExpectedError
-from .results import CheckResult, SubmissionResult, to_json
+from .results import CheckResult, SubmissionResult, timestamp, to_json
 from .spec import load_spec
 
 
@@ -73,7 +73,7 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
     if json_path:
         write_text_atomic(json_path, to_json(result.to_dict()))
     if html_path:
-        from .report import render_feedback, timestamp
+        from .report import render_feedback
 
         write_text_atomic(html_path, render_feedback(result, context.assignment,
                                                      generated_at or timestamp(),

@@ -1,6 +1,7 @@
 """Typed results, nested check -> submission -> batch, and their JSON form (DESIGN.md schema)."""
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 STATUSES = ("pass", "fail", "error", "missing", "unchecked")
 
@@ -97,3 +98,8 @@ class BatchResult:
 def to_json(data):
     """JSON text for a results dict; refuses NaN and Infinity, which are not JSON."""
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
+def timestamp():
+    """Now, in UTC, to the second: the one part of a report that is not deterministic."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,119 @@
+"""`cnngrade batch`: grade every submission under ROOT in worker processes, then write the
+results, the gradebook and the reports, each atomically.
+
+Each submission is graded under a time limit, so nothing a student hands in can stall the batch;
+results come back in submission order whatever the number of workers.
+"""
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from .atomic import write_text_atomic
+from .errors import SubmissionError
+from .flags import find_flags
+from .grade import failed_submission, grade_submission, load_context
+from .intake import list_submissions
+from .results import BatchResult, timestamp, to_json
+
+DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
+
+
+class TimeLimitExceeded(SubmissionError):
+    pass
+
+
+@contextmanager
+def time_limit(seconds):
+    """Raise TimeLimitExceeded in this (main) thread after ``seconds``; no-op off the main thread."""
+    if not seconds or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeLimitExceeded(f"grading took longer than {seconds:g} s and was stopped",
+                                code="parse_error")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_worker_context = None
+_worker_time_limit = None
+
+
+def _init_worker(context, seconds):
+    global _worker_context, _worker_time_limit
+    _worker_context, _worker_time_limit = context, seconds
+
+
+def _grade_one(source):
+    return grade_with_limit(source, _worker_context, _worker_time_limit)
+
+
+def grade_with_limit(source, context, seconds):
+    """Grade one SubmissionSource; a timeout or any failure becomes a failed result, never a crash."""
+    try:
+        with time_limit(seconds):
+            return grade_submission(source.path, context, submission_id=source.id, source=source)
+    except SubmissionError as e:
+        return failed_submission(source.id, context, str(e))
+    except Exception as e:  # a bug of ours must not lose the rest of the class's results
+        return failed_submission(source.id, context,
+                                 f"internal error while grading ({type(e).__name__}: {e}); "
+                                 "please report it")
+
+
+def grade_all(sources, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, on_result=None):
+    """SubmissionResults for ``sources`` in their order, graded by ``jobs`` worker processes."""
+    if jobs <= 1 or len(sources) <= 1:
+        results = []
+        for source in sources:
+            results.append(grade_with_limit(source, context, seconds))
+            if on_result:
+                on_result()
+        return results
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                             initargs=(context, seconds)) as pool:
+        results = []
+        chunk = max(1, min(16, len(sources) // (jobs * 4)))
+        for result in pool.map(_grade_one, sources, chunksize=chunk):
+            results.append(result)
+            if on_result:
+                on_result()
+        return results
+
+
+def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
+                expected_dir="expected", out_dir="grades", jobs=None,
+                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None):
+    """Grade every submission under ``root`` and write results.json, gradebook.csv, report.html
+    and feedback/<id>.html into ``out_dir``. Returns the BatchResult.
+
+    ``progress``, if given, is a callable receiving the number of submissions and returning a
+    context manager with an ``update(n)`` method (click.progressbar fits).
+    """
+    from .gradebook import write_gradebook
+    from .report import write_reports
+
+    context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
+    sources = list_submissions(Path(root))
+    jobs = jobs or os.cpu_count() or 1
+    if progress is not None:
+        with progress(len(sources)) as bar:
+            results = grade_all(sources, context, jobs, seconds, on_result=lambda: bar.update(1))
+    else:
+        results = grade_all(sources, context, jobs, seconds)
+    find_flags(results, context.expected.manifest)
+    batch = BatchResult(context.assignment.name, results, generated_at or timestamp())
+    out_dir = Path(out_dir)
+    write_text_atomic(out_dir / "results.json", to_json(batch.to_dict()))
+    write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
+    write_reports(out_dir, batch, context.assignment, batch.generated_at)
+    return batch
