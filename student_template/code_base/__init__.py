@@ -1,0 +1,1 @@
+"""Your layers (layers.py) and the numerical gradient checker (gradient_check.py)."""
