@@ -183,14 +183,15 @@ def as_output(value, shape):
 
 def one_line(exc):
     """``Type: message`` on one line, with where in your code_base/ it was raised."""
-    lines = str(exc).strip().splitlines()
+    message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    lines = str(message).strip().splitlines()
     text = type(exc).__name__ + (f": {lines[0]}" if lines else "")
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return text + f" ({Path(exc.filename).name}, line {exc.lineno})"
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if Path(f.filename).resolve().parent == HERE / "code_base"]
     if frames:
         text += f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})"
-    elif isinstance(exc, SyntaxError) and exc.filename:
-        text += f" ({Path(exc.filename).name}, line {exc.lineno})"
     return text
 
 
@@ -221,7 +222,7 @@ def make_outputs(layers, inputs_dir, out_dir):
                 continue
             for filename, text in texts.items():
                 path = out_dir / filename
-                path.write_text(text, encoding="ascii")
+                path.write_bytes(text.encode("ascii"))  # "\n" line ends on every system
                 written[filename] = path
     return written, failed
 

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
+from grader.csvio import format_array
 from grader.errors import GraderError
 from grader.generate import write_inputs
 from grader.spec import load_spec
@@ -245,10 +246,14 @@ def test_filled_make_outputs_matches_expected(filled):
     assert "Wrote 10 of 10 outputs" in run.stdout and "Could not" not in run.stdout
     out = filled / "output_files"
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
-    for expected_file in EXPECTED.glob("*.csv"):
-        got = out / expected_file.name
-        assert np.allclose(np.loadtxt(got), np.loadtxt(expected_file), rtol=0, atol=0)
-        assert got.read_bytes() == expected_file.read_bytes()  # the grader's own format, to the byte
+    assignment = load_spec(SPEC)
+    for output in assignment.outputs:
+        got = out / output.filename
+        values = np.loadtxt(got)
+        # The grader's own writer would write these values to the byte (row-major, %.18e, \n).
+        assert got.read_bytes() == format_array(values.reshape(output.shape), output.file_format).encode()
+        if not output.statistical:
+            assert np.allclose(values, np.loadtxt(EXPECTED / output.filename), rtol=1e-12, atol=1e-14)
     for problem, p, source in (("dropout_forward", 0.3, "dropout_forward_in_x"),
                                ("dropout_backward", 0.8, "dropout_backward_in_dout")):
         x = np.loadtxt(INPUTS / f"{source}.csv")
@@ -293,6 +298,11 @@ MISTAKES = {
             return reference.conv_forward(x, w, 0 * b, conv_param)
         """, "conv_forward: published values"),
     "not_accumulated": ("""\
+        def max_pool_forward(x, pool_param):
+            out, _ = reference.max_pool_forward(x, pool_param)
+            return out, (x, pool_param)
+
+
         def max_pool_backward(dout, cache):
             x, pool_param = cache
             ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]

@@ -58,7 +58,7 @@ def conv_forward(x, w, b, conv_param):
         x_pad[n, c, i*stride + u, j*stride + v] * w[f, c, u, v]``, where ``x_pad`` is ``x``
         padded with zeros.
     cache : tuple
-        ``(x, w, b, conv_param)``, for :func:`conv_backward`.
+        What :func:`conv_backward` needs, e.g. ``(x, w, b, conv_param)``.
     """
     # TODO: pad x with np.pad (zeros on H and W only), then compute every output position.
     raise NotImplementedError("conv_forward is not implemented yet")
@@ -72,7 +72,7 @@ def conv_backward(dout, cache):
     dout : ndarray, shape (N, F, H_out, W_out)
         Upstream derivatives of the loss with respect to ``out``.
     cache : tuple
-        ``(x, w, b, conv_param)`` as returned by :func:`conv_forward`.
+        As returned by :func:`conv_forward`.
 
     Returns
     -------
@@ -106,7 +106,7 @@ def max_pool_forward(x, pool_param):
         ``out[n, c, i, j]`` is the largest value of ``x[n, c]`` in the window whose top-left corner
         is at ``(i*stride, j*stride)``.
     cache : tuple
-        ``(x, pool_param)``, for :func:`max_pool_backward`.
+        What :func:`max_pool_backward` needs, e.g. ``(x, pool_param)``.
     """
     # TODO: take the maximum over every window.
     raise NotImplementedError("max_pool_forward is not implemented yet")
@@ -125,7 +125,7 @@ def max_pool_backward(dout, cache):
     dout : ndarray, shape (N, C, H_out, W_out)
         Upstream derivatives of the loss with respect to ``out``.
     cache : tuple
-        ``(x, pool_param)`` as returned by :func:`max_pool_forward`.
+        As returned by :func:`max_pool_forward`.
 
     Returns
     -------
@@ -158,7 +158,8 @@ def dropout_forward(x, dropout_param):
         the kept units are scaled by ``1 / (1 - p)``, so that ``out`` has the same expected value as
         ``x``. 'test' mode: ``out`` equals ``x`` (no dropping, no scaling).
     cache : tuple
-        ``(dropout_param, mask)``, for :func:`dropout_backward`; ``mask`` may be None in test mode.
+        What :func:`dropout_backward` needs, e.g. ``(dropout_param, mask)`` (``mask`` may be None in
+        test mode).
     """
     # TODO: in train mode, draw a mask that keeps each unit with probability 1 - p and scale it.
     raise NotImplementedError("dropout_forward is not implemented yet")
@@ -172,7 +173,7 @@ def dropout_backward(dout, cache):
     dout : ndarray, same shape as the forward pass's x
         Upstream derivatives of the loss with respect to ``out``.
     cache : tuple
-        ``(dropout_param, mask)`` as returned by :func:`dropout_forward`.
+        As returned by :func:`dropout_forward`.
 
     Returns
     -------
