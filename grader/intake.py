@@ -36,6 +36,7 @@ KINDS = ("folder", "zip", "link")
 _KIND_PRIORITY = {"folder": 0, "zip": 1, "link": 2}  # who keeps the bare id when ids collide
 
 MiB = 1024 * 1024
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ def _clean_id(name):
     """``name`` made printable: undecodable bytes (surrogate escapes) and control characters
     become U+FFFD, so that ids survive JSON, CSV and terminals."""
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return _CONTROL.sub("\ufffd", text)
 
 
 @contextmanager
@@ -278,11 +279,11 @@ def extract_zip(zip_path, dest, limits=DEFAULT_LIMITS, notes=None):
         _check_entry_count(archive, zip_path, limits)
         try:
             zf = zipfile.ZipFile(archive)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as e:
-            raise _unreadable(zip_path, head, e) from None
-        except UnicodeDecodeError:
+        except UnicodeDecodeError:  # a ValueError: before it
             raise SubmissionError("corrupt zip: an entry name is marked as UTF-8 but is not "
                                   "valid UTF-8", path=zip_path) from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as e:
+            raise _unreadable(zip_path, head, e) from None
         with zf:
             plan = _plan(zf, zip_path, limits, notes)
             return _write(zf, plan, zip_path, dest, limits)
@@ -341,7 +342,7 @@ def _declared_entry_count(archive):
             archive.seek(record_at)
             record = archive.read(56)
             if record[:4] == b"PK\x06\x06":
-                count = max(count, struct.unpack("<Q", record[32:40])[0])
+                count = struct.unpack("<Q", record[32:40])[0]  # 0xFFFF above means "see here"
     return count
 
 
@@ -485,9 +486,9 @@ def _safe_parts(name, refuse, limits):
     if len(name) > limits.max_name_chars:
         raise refuse(f"the name is {len(name):,} characters long, more than the "
                      f"{limits.max_name_chars:,} allowed")
-    for ch in name:
-        if unicodedata.category(ch) == "Cc":
-            raise refuse(f"the name contains the control character U+{ord(ch):04X}")
+    control = _CONTROL.search(name)
+    if control:
+        raise refuse(f"the name contains the control character U+{ord(control.group()):04X}")
     name = name.replace("\\", "/")  # Windows tools sometimes write backslash separators
     if name.startswith("/"):
         raise refuse("is an absolute path; entries must stay inside the submission")
