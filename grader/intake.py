@@ -186,7 +186,7 @@ def list_submissions(root):
 
 
 def _assign_ids(found):
-    """(id, path, kind) for each found entry, ids unique case-insensitively (see list_submissions)."""
+    """(id, path, kind) for each found entry, ids unique ignoring case (see list_submissions)."""
     ordered = sorted(found, key=lambda f: (_KIND_PRIORITY[f[3]], f[1]))
     taken, ids = set(), {}
     for i, (bare, _name, _path, _kind) in enumerate(ordered):  # first pass: bare ids
