@@ -336,6 +336,7 @@ def test_nan_is_a_bad_value_and_arguments_are_checked():
     got[1, 2] = np.nan
     v = check_dropout_train(got, source, 0.3, 1e-5, 1e-5)
     assert not v.passed and v.worst_bad_index == (1, 2) and v.worst_bad_value is None
+    assert "e.g. nan at index (1, 2)" in v.describe()
     json.dumps(asdict(v), allow_nan=False)
     with pytest.raises(ValueError, match="shapes differ"):
         check_dropout_train(np.zeros((2, 3)), np.zeros((3, 2)), 0.3, 1e-5, 1e-5)
