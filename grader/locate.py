@@ -84,7 +84,6 @@ class _Folder:
     entries: list = field(default_factory=list)  # file-like entries, sorted by name
     exact: dict = field(default_factory=dict)  # expected name -> _Entry
     misnamed: dict = field(default_factory=dict)  # expected name -> [(rank, _Entry)]
-    others: list = field(default_factory=list)  # _Entry
 
     @property
     def covered(self):
@@ -274,9 +273,7 @@ def _classify(folder, matcher):
             folder.exact[entry.name] = entry
             continue
         match = None if entry.is_folder_link else matcher.misnamed(entry.name)
-        if match is None:
-            folder.others.append(entry)
-        else:
+        if match is not None:
             name, rank = match
             folder.misnamed.setdefault(name, []).append((rank, entry))
     for candidates in folder.misnamed.values():
