@@ -6,10 +6,9 @@ worth zero and the other outputs are still graded; a submission that cannot be o
 becomes a result with ``error`` set. Nothing here prints.
 """
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 
 from . import compare as comparing
 from .diagnose import Diagnoser, explain
@@ -81,16 +80,19 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
     return result, context
 
 
-def grade_submission(path, context, submission_id=None):
-    """Grade a submission folder or zip at ``path``; never raises for anything in the submission."""
-    path = Path(path)
-    source = SubmissionSource.from_path(path)
+def grade_submission(path, context, submission_id=None, source=None):
+    """Grade a submission folder or zip at ``path`` (or a listed ``source``); never raises for
+    anything in the submission."""
+    source = source or SubmissionSource.from_path(Path(path))
     submission_id = submission_id or source.id
+    notes = []
     try:
-        with open_submission(source) as folder:
-            return grade_folder(folder, context, submission_id)
+        with open_submission(source, notes=notes) as folder:
+            result = grade_folder(folder, context, submission_id)
     except SubmissionError as e:
-        return failed_submission(submission_id, context, str(e))
+        result = failed_submission(submission_id, context, str(e))
+    result.notes[:0] = notes
+    return result
 
 
 def failed_submission(submission_id, context, message):
@@ -146,7 +148,6 @@ def grade_output(output, file, context, root):
     # Fingerprints for the batch's flags (copied expected files, shared dropout masks).
     fingerprints = {"file_sha256": hashlib.sha256(Path(file).read_bytes()).hexdigest()}
     if output.statistical:
-        fingerprints["mask_sha256"] = hashlib.sha256(np.packbits(got == 0).tobytes()).hexdigest()
         return _judge_dropout(output, got, context, result, fingerprints)
     if not context.checks_expected:
         return result("unchecked", "read and counted; correctness not checked (no expected outputs)",
@@ -155,7 +156,8 @@ def grade_output(output, file, context, root):
     comparison = comparing.compare(got, expected, output.rtol, output.atol)
     fields = dict(mismatches=comparison.mismatches, size=comparison.size,
                   max_abs_err=comparison.max_abs_err, max_rel_err=comparison.max_rel_err,
-                  details={**comparing.details(comparison), **fingerprints})
+                  details={**comparison.to_dict(), "report": comparing.describe(comparison),
+                           **fingerprints})
     if comparison.passed:
         return result("pass", comparing.summary(comparison), score=output.points, **fields)
     partial_score = output.points * comparison.fraction_within if output.partial else 0.0
@@ -167,9 +169,11 @@ def _judge_dropout(output, got, context, result, fingerprints):
     problem = context.assignment.problem(output.problem)
     source_role = "x" if problem.op == "dropout_forward" else "dout"
     source = context.inputs[next(i.file for i in problem.inputs if i.role == source_role)]
-    verdict = check_dropout_train(got, source, problem.drop_prob, output.rtol, output.atol)
+    verdict = check_dropout_train(got, source, problem.drop_prob, output.rtol, output.atol,
+                                  source_name=source_role)
     fields = dict(size=verdict.size, mismatches=verdict.bad_values,
-                  details={**verdict.details(), **fingerprints})
+                  details={**asdict(verdict), "report": verdict.describe(),
+                           "mask_sha256": verdict.mask_digest, **fingerprints})
     if verdict.passed:
         return result("pass", verdict.message, score=output.points, **fields)
     diagnosis = context.diagnoser.diagnose_values(output, got)
