@@ -1,0 +1,108 @@
+"""The gradebook: one row per student, ready to import into an LMS.
+
+Columns, in this order: ``id``, ``total``, ``max``, ``percent``, one column per output of the spec
+(its score, in spec order), and ``error`` (why a submission could not be read; empty otherwise).
+
+The CSV is UTF-8 without a BOM, with a header row and ``\\n`` line ends; numbers are written with
+at most 4 decimals and no trailing zeros (``7``, ``66.6667``), so the same batch always gives the
+same bytes. It is written atomically.
+
+Spreadsheet formula injection (OWASP, "CSV Injection"): a cell whose text a student controls (the
+id, which comes from a folder or zip name, and the error text, which may quote a file name) is
+prefixed with a single quote when it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return, so that Excel, LibreOffice and Google Sheets show it as text instead of evaluating it.
+Numbers we compute are written as numbers, never prefixed, even when negative.
+"""
+import csv
+import io
+import math
+import re
+
+import pandas as pd
+
+from .atomic import write_text_atomic
+
+FIXED_COLUMNS = ("id", "total", "max", "percent")
+ERROR_COLUMN = "error"
+DECIMALS = 4
+
+# OWASP's list of characters that make a spreadsheet read a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+def neutralise(text):
+    """``text`` made safe for a spreadsheet cell: prefixed with ``'`` if it could start a formula.
+
+    Leading spaces are looked through (``" =1+1"`` is neutralised too): some spreadsheets trim
+    them before deciding what a cell holds.
+    """
+    if text is None:
+        return ""
+    text = str(text)
+    if text.lstrip(" ").startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def format_number(value):
+    """A score as gradebook text: at most 4 decimals, no trailing zeros, no ``-0``; '' for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = f"{float(value):.{DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def output_columns(assignment):
+    """The per-output score columns, in spec order (each named after its output file)."""
+    return [o.file for o in assignment.outputs]
+
+
+def gradebook_frame(batch, assignment):
+    """The gradebook as a DataFrame, one row per submission in batch order.
+
+    ``total``, ``max``, ``percent`` and the output columns are float64 (NaN where a submission has
+    no result for an output); ``id`` and ``error`` are strings, already neutralised (see
+    :func:`neutralise`), with runs of whitespace in the error text folded into single spaces so
+    every student stays on one line.
+    """
+    outputs = output_columns(assignment)
+    rows = []
+    for sub in batch.submissions:
+        scores = {c.output: float(c.score) for c in sub.checks}
+        row = {
+            "id": neutralise(sub.id),
+            "total": float(sub.score),
+            "max": float(sub.max_score),
+            "percent": float(sub.percent),
+        }
+        for name in outputs:
+            row[name] = scores.get(name, math.nan)
+        error = _WHITESPACE_RUN.sub(" ", sub.error).strip() if sub.error else ""
+        row[ERROR_COLUMN] = neutralise(error)
+        rows.append(row)
+    columns = [*FIXED_COLUMNS, *outputs, ERROR_COLUMN]
+    frame = pd.DataFrame(rows, columns=columns)
+    numeric = [c for c in columns if c not in ("id", ERROR_COLUMN)]
+    frame[numeric] = frame[numeric].astype("float64")
+    frame["id"] = frame["id"].astype(object)
+    frame[ERROR_COLUMN] = frame[ERROR_COLUMN].astype(object)
+    return frame
+
+
+def gradebook_csv(batch, assignment):
+    """The gradebook CSV text (see the module docstring for the format)."""
+    frame = gradebook_frame(batch, assignment)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(frame.columns)
+    text_columns = {"id", ERROR_COLUMN}
+    for record in frame.itertuples(index=False, name=None):
+        writer.writerow([value if name in text_columns else format_number(value)
+                         for name, value in zip(frame.columns, record)])
+    return buffer.getvalue()
+
+
+def write_gradebook(path, batch, assignment):
+    """Write the gradebook CSV to ``path`` atomically."""
+    write_text_atomic(path, gradebook_csv(batch, assignment))
