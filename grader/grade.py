@@ -154,10 +154,12 @@ def grade_output(output, file, context, root):
                       size=output.size, details=fingerprints)
     expected = context.expected.arrays[output.file]
     comparison = comparing.compare(got, expected, output.rtol, output.atol)
+    figures = comparison.to_dict()
+    if not context.show_expected:
+        figures = _without_expected_values(figures)
     fields = dict(mismatches=comparison.mismatches, size=comparison.size,
-                  max_abs_err=comparison.max_abs_err, max_rel_err=comparison.max_rel_err,
-                  details={**comparison.to_dict(), "report": comparing.describe(comparison),
-                           **fingerprints})
+                  max_abs_err=figures["max_abs_err"], max_rel_err=figures["max_rel_err"],
+                  details={**figures, "report": comparing.describe(comparison), **fingerprints})
     if comparison.passed:
         return result("pass", comparing.summary(comparison), score=output.points, **fields)
     partial_score = output.points * comparison.fraction_within if output.partial else 0.0
@@ -180,6 +182,18 @@ def _judge_dropout(output, got, context, result, fingerprints):
     if diagnosis is None and verdict.diagnosis:
         diagnosis = explain(verdict.diagnosis)
     return result("fail", verdict.message, diagnosis=diagnosis, **fields)
+
+
+def _without_expected_values(figures):
+    """Comparison figures fit for a student: differences to two significant digits, as the
+    messages give them, and no scale. Exact differences next to the student's own values would
+    give expected values away (a difference and a relative difference at one index are an
+    expected value)."""
+    safe = {key: value for key, value in figures.items() if key != "scale"}
+    for key in ("max_abs_err", "max_rel_err", "rel_error", "atol_abs"):
+        if isinstance(safe.get(key), float):
+            safe[key] = float(f"{safe[key]:.2g}")
+    return safe
 
 
 def _relative(path, root):
