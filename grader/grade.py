@@ -110,7 +110,7 @@ def grade_folder(folder, context, submission_id):
     located = locate_outputs(Path(folder), [o.filename for o in assignment.outputs])
     checks = []
     for output in assignment.outputs:
-        file = located.files.get(output.filename) or located.misnamed.get(output.filename)
+        file = located.to_grade.get(output.filename)
         checks.append(grade_output(output, file, context, located.root))
     score = sum(c.score for c in checks)
     max_score = sum(c.max_score for c in checks)
