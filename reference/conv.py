@@ -25,7 +25,9 @@ def conv_forward(x, w, b, conv_param):
     out : ndarray, shape (N, F, H_out, W_out)
         ``H_out = (H + 2*pad_h - HH) // stride_h + 1``, ``W_out`` likewise.
     cache : tuple
-        ``(x, w, b, conv_param)`` for :func:`conv_backward`.
+        ``(x, w, b, conv_param, cols)`` for :func:`conv_backward`; ``cols`` holds every window of
+        the padded input (``N*C*HH*WW*H_out*W_out`` values), kept so that the backward pass need
+        not gather them again.
 
     Raises
     ------
@@ -40,15 +42,13 @@ def conv_forward(x, w, b, conv_param):
         raise ValueError(f"b must have shape (F,) = ({F},), got {b.shape}")
     stride_h, stride_w = as_pair(conv_param.get("stride", 1), "stride")
     pad_h, pad_w = as_pair(conv_param.get("pad", 0), "pad")
-    _, _, H_out, W_out = conv_output_shape(x.shape, w.shape, (stride_h, stride_w), (pad_h, pad_w))
+    N, _, H_out, W_out = conv_output_shape(x.shape, w.shape, (stride_h, stride_w), (pad_h, pad_w))
 
-    x_pad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
-    windows = window_view(x_pad, HH, WW, stride_h, stride_w, H_out, W_out)
-    # (N, H_out, W_out, F): one matrix product over the (C, HH, WW) axes of every window.
-    out = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3]))
-    out += b
-    out = np.ascontiguousarray(out.transpose(0, 3, 1, 2))
-    return out, (x, w, b, conv_param)
+    cols = _im2col(x, HH, WW, stride_h, stride_w, pad_h, pad_w, H_out, W_out)
+    # One (F, C*HH*WW) @ (C*HH*WW, H_out*W_out) product per sample lands directly in NCHW order.
+    out = np.matmul(w.reshape(F, -1), cols)
+    out += b[:, None]
+    return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, cols)
 
 
 def conv_backward(dout, cache):
@@ -59,7 +59,7 @@ def conv_backward(dout, cache):
     dout : ndarray, shape (N, F, H_out, W_out)
         Upstream derivatives.
     cache : tuple
-        ``(x, w, b, conv_param)`` as returned by :func:`conv_forward`.
+        ``(x, w, b, conv_param, cols)`` as returned by :func:`conv_forward`.
 
     Returns
     -------
@@ -67,7 +67,7 @@ def conv_backward(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    x, w, b, conv_param = cache
+    x, w, b, conv_param, cols = cache
     dout = as_float64("dout", dout, 4)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
@@ -77,18 +77,31 @@ def conv_backward(dout, cache):
     if dout.shape != (N, F, H_out, W_out):
         raise ValueError(f"dout must have shape {(N, F, H_out, W_out)}, got {dout.shape}")
 
-    x_pad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
-    windows = window_view(x_pad, HH, WW, stride_h, stride_w, H_out, W_out)
-    db = dout.sum(axis=(0, 2, 3))
-    dw = np.tensordot(dout, windows, axes=([0, 2, 3], [0, 2, 3]))  # (F, C, HH, WW)
+    dout_rows = dout.reshape(N, F, H_out * W_out)
+    db = dout_rows.sum(axis=(0, 2))
+    dw = np.matmul(dout_rows, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
 
     # Gradient of every window, then scattered back one kernel offset at a time: windows overlap
     # when stride < kernel size, so their contributions must be summed, not assigned.
-    dwindows = np.tensordot(dout, w, axes=([1], [0]))  # (N, H_out, W_out, C, HH, WW)
-    dwindows = dwindows.transpose(0, 3, 1, 2, 4, 5)  # (N, C, H_out, W_out, HH, WW)
-    dx_pad = np.zeros_like(x_pad)
+    dcols = np.matmul(w.reshape(F, -1).T, dout_rows).reshape(N, C, HH, WW, H_out, W_out)
+    dx_pad = np.zeros((N, C, H + 2 * pad_h, W + 2 * pad_w))
     for i in range(HH):
         for j in range(WW):
-            dx_pad[offset_slices(i, j, stride_h, stride_w, H_out, W_out)] += dwindows[..., i, j]
+            dx_at_offset = dx_pad[offset_slices(i, j, stride_h, stride_w, H_out, W_out)]  # a view
+            dx_at_offset += dcols[:, :, i, j]
     dx = np.ascontiguousarray(dx_pad[:, :, pad_h:pad_h + H, pad_w:pad_w + W])
     return dx, dw, db
+
+
+def _im2col(x, HH, WW, stride_h, stride_w, pad_h, pad_w, H_out, W_out):
+    """Every window of the zero-padded ``x``, copied once into the layout the matrix products want.
+
+    Returns a C-contiguous array of shape ``(N, C*HH*WW, H_out*W_out)``: ``cols[n, (c, i, j), (r, s)]``
+    is ``x_pad[n, c, r*stride_h + i, s*stride_w + j]``.
+    """
+    N, C = x.shape[:2]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
+    # A view (N, C, H_out, W_out, HH, WW), copied as (N, C, HH, WW, H_out, W_out).
+    windows = window_view(x_pad, HH, WW, stride_h, stride_w, H_out, W_out)
+    cols = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
+    return cols.reshape(N, C * HH * WW, H_out * W_out)

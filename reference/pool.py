@@ -2,7 +2,7 @@
 import numpy as np
 
 from .shapes import as_pair, pool_output_shape
-from .windows import as_float64, offset_slices, window_view
+from .windows import as_float64, offset_slices
 
 
 def _pool_geometry(x_shape, pool_param):
@@ -32,12 +32,17 @@ def max_pool_forward(x, pool_param):
     out : ndarray, shape (N, C, H_out, W_out)
         ``H_out = (H - pool_height) // stride_h + 1``, ``W_out`` likewise.
     cache : tuple
-        ``(x, pool_param)`` for :func:`max_pool_backward`.
+        ``(x, pool_param, out)`` for :func:`max_pool_backward`.
     """
     x = as_float64("x", x, 4)
     ph, pw, sh, sw, H_out, W_out = _pool_geometry(x.shape, pool_param)
-    out = window_view(x, ph, pw, sh, sw, H_out, W_out).max(axis=(4, 5))
-    return out, (x, pool_param)
+    # Running maximum over the window offsets: each step reads one strided view of x.
+    out = x[offset_slices(0, 0, sh, sw, H_out, W_out)].copy()
+    for i in range(ph):
+        for j in range(pw):
+            if i or j:
+                np.maximum(out, x[offset_slices(i, j, sh, sw, H_out, W_out)], out=out)
+    return out, (x, pool_param, out.copy())
 
 
 def max_pool_backward(dout, cache):
@@ -52,21 +57,37 @@ def max_pool_backward(dout, cache):
     dout : ndarray, shape (N, C, H_out, W_out)
         Upstream derivatives.
     cache : tuple
-        ``(x, pool_param)`` as returned by :func:`max_pool_forward`.
+        ``(x, pool_param, out)`` as returned by :func:`max_pool_forward`.
 
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    x, pool_param = cache
+    x, pool_param, out = cache
     dout = as_float64("dout", dout, 4)
     ph, pw, sh, sw, H_out, W_out = _pool_geometry(x.shape, pool_param)
-    if dout.shape != x.shape[:2] + (H_out, W_out):
-        raise ValueError(f"dout must have shape {x.shape[:2] + (H_out, W_out)}, got {dout.shape}")
-    windows = window_view(x, ph, pw, sh, sw, H_out, W_out)
-    argmax = windows.reshape(windows.shape[:4] + (ph * pw,)).argmax(axis=4)
-    dx = np.zeros_like(x)
+    if dout.shape != out.shape:
+        raise ValueError(f"dout must have shape {out.shape}, got {dout.shape}")
+    N, C, H, W = x.shape
+
+    # Row-major position k of every window's FIRST maximum. Scanning the offsets in order, offset k
+    # scores K - k where it holds the window's maximum and 0 elsewhere, so the highest score of a
+    # window names its first maximum (small unsigned scores keep every pass cheap).
+    K = ph * pw
+    score_type = np.min_scalar_type(K)
+    best_score = np.zeros(out.shape, dtype=score_type)
+    is_max = np.empty(out.shape, dtype=bool)
     for i in range(ph):
         for j in range(pw):
-            dx[offset_slices(i, j, sh, sw, H_out, W_out)] += np.where(argmax == i * pw + j, dout, 0.0)
-    return dx
+            np.equal(x[offset_slices(i, j, sh, sw, H_out, W_out)], out, out=is_max)
+            np.maximum(best_score, is_max * score_type.type(K - (i * pw + j)), out=best_score)
+    # Its flat index into x: offset within the window plus the window's top-left corner. (Only a
+    # window holding NaN has no element equal to its maximum; it scores 0 and k wraps round to 0.)
+    k = (K - best_score.astype(np.intp)) % K
+    offset_in_window = (np.arange(K) // pw) * W + np.arange(K) % pw
+    argmax = offset_in_window[k]
+    argmax += (np.arange(N * C) * (H * W)).reshape(N, C, 1, 1)
+    argmax += (np.arange(H_out) * (sh * W)).reshape(H_out, 1) + np.arange(W_out) * sw
+    # One accumulating scatter: where windows overlap, an input may be the maximum of several.
+    dx = np.bincount(argmax.ravel(), weights=dout.ravel(), minlength=x.size)
+    return dx.reshape(x.shape)
