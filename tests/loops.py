@@ -55,7 +55,8 @@ def _zero_pad(x, pad_h, pad_w):
 def conv_forward_loops(x, w, b, stride, pad):
     """Cross-correlation of ``x (N, C, H, W)`` with ``w (F, C, HH, WW)`` plus ``b (F,)``.
 
-    ``out[n, f, i, j] = b[f] + sum_{c, di, dj} x_pad[n, c, i*stride_h + di, j*stride_w + dj] * w[f, c, di, dj]``
+    ``out[n, f, i, j] = b[f] + sum_{c, di, dj} x_pad[n, c, i*stride_h + di, j*stride_w + dj]
+    * w[f, c, di, dj]``
     with ``H_out = (H + 2*pad_h - HH) // stride_h + 1`` and ``W_out`` likewise.
     """
     x = np.asarray(x, dtype=np.float64)
@@ -83,7 +84,7 @@ def conv_forward_loops(x, w, b, stride, pad):
 
 
 def conv_backward_loops(dout, x, w, stride, pad):
-    """Gradients ``(dx, dw, db)`` of the convolution above, given upstream ``dout (N, F, H_out, W_out)``.
+    """Gradients ``(dx, dw, db)`` of the convolution above, given ``dout (N, F, H_out, W_out)``.
 
     Each output element ``out[n, f, i, j]`` read one window of ``x_pad``: it sends
     ``dout[n, f, i, j] * w[f, c]`` back to that window (windows overlap when the stride is smaller
@@ -168,7 +169,7 @@ def max_pool_backward_loops(dout, x, pool_height, pool_width, stride):
 
 
 def dropout_forward_loops(x, keep, drop_prob):
-    """Inverted dropout with a given boolean ``keep`` mask: ``x / (1 - drop_prob)`` where kept, else 0."""
+    """Inverted dropout with a boolean ``keep`` mask: ``x / (1 - drop_prob)`` where kept, else 0."""
     x = np.asarray(x, dtype=np.float64)
     out = np.zeros_like(x)
     for index in np.ndindex(x.shape):

@@ -247,7 +247,12 @@ def test_conv_backward_numerical_gradient(x_shape, w_shape, stride, pad):
 
 @pytest.mark.parametrize(
     "x_shape, ph, pw, stride",
-    [((2, 2, 4, 4), 2, 2, 2), ((2, 2, 7, 7), 3, 3, 2), ((1, 2, 8, 8), 4, 4, 2), ((2, 1, 5, 6), 2, 2, (1, 2))],
+    [
+        ((2, 2, 4, 4), 2, 2, 2),
+        ((2, 2, 7, 7), 3, 3, 2),
+        ((1, 2, 8, 8), 4, 4, 2),
+        ((2, 1, 5, 6), 2, 2, (1, 2)),
+    ],
     ids=["2x2_stride2", "3x3_stride2", "4x4_stride2", "2x2_stride_1_2"],
 )
 def test_max_pool_backward_numerical_gradient(x_shape, ph, pw, stride):
@@ -342,7 +347,10 @@ def _dropout(p, mode="train"):
 
 ERROR_CASES = {
     "conv_empty_H": (_conv((1, 1, 2, 6), (1, 1, 5, 3), (1,)), ["5", "H=2", "empty"]),
-    "conv_empty_W_despite_pad": (_conv((1, 1, 6, 2), (1, 1, 3, 7), (1,), pad=(0, 2)), ["7", "W=2", "pad=2"]),
+    "conv_empty_W_despite_pad": (
+        _conv((1, 1, 6, 2), (1, 1, 3, 7), (1,), pad=(0, 2)),
+        ["7", "W=2", "pad=2"],
+    ),
     "conv_channel_mismatch": (_conv((2, 3, 5, 5), (4, 2, 3, 3), (4,)), ["C=3", "C=2"]),
     "conv_bad_b_shape": (_conv((2, 3, 5, 5), (4, 3, 3, 3), (3,)), ["(4,)", "(3,)"]),
     "conv_b_2d": (_conv((2, 3, 5, 5), (4, 3, 3, 3), (4, 1)), ["(4, 1)"]),
@@ -444,6 +452,42 @@ def test_outputs_are_float64_and_match_float64_inputs(dtype):
     as_float64 = _run_all_layers(*[a.astype(np.float64) for a in arrays])
     for out, expected in zip(outputs, as_float64):
         np.testing.assert_array_equal(out, expected)
+
+
+def test_non_contiguous_inputs_match_the_loops():
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((9, 7, 3, 2)).transpose(3, 2, 1, 0)  # (2, 3, 7, 9), Fortran order
+    w = rng.standard_normal((3, 3, 4, 6))[:, :, ::2, ::-2]  # (3, 3, 2, 3), strided and reversed
+    b = rng.standard_normal(6)[::2]
+    out, cache = reference.conv_forward(x, w, b, {"stride": (2, 1), "pad": 1})
+    assert_matches_loops(out, conv_forward_loops(x, w, b, (2, 1), 1))
+    dout = rng.standard_normal(out.shape[::-1]).T  # non-contiguous too
+    expected = conv_backward_loops(dout, x, w, (2, 1), 1)
+    for got, want in zip(reference.conv_backward(dout, cache), expected):
+        assert_matches_loops(got, want)
+    out, cache = reference.max_pool_forward(x, {"pool_height": 3, "pool_width": 3, "stride": 2})
+    np.testing.assert_array_equal(out, max_pool_forward_loops(x, 3, 3, 2))
+    dout = rng.standard_normal(out.shape[::-1]).T
+    expected = max_pool_backward_loops(dout, x, 3, 3, 2)
+    assert_matches_loops(reference.max_pool_backward(dout, cache), expected)
+
+
+def test_editing_a_forward_output_leaves_the_backward_pass_alone():
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 3, 6, 6))
+    w = rng.standard_normal((2, 3, 3, 3))
+    b = rng.standard_normal(2)
+    out, cache = reference.conv_forward(x, w, b, {"stride": 1, "pad": 1})
+    dout = rng.standard_normal(out.shape)
+    out[...] = 0.0  # e.g. an in-place ReLU downstream
+    expected = conv_backward_loops(dout, x, w, 1, 1)
+    for got, want in zip(reference.conv_backward(dout, cache), expected):
+        assert_matches_loops(got, want)
+    out, cache = reference.max_pool_forward(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    dout = rng.standard_normal(out.shape)
+    out[...] = 0.0
+    expected = max_pool_backward_loops(dout, x, 2, 2, 2)
+    assert_matches_loops(reference.max_pool_backward(dout, cache), expected)
 
 
 def test_python_lists_are_accepted():
