@@ -114,6 +114,15 @@ class Inapplicable(Exception):
         self.reason = reason
 
 
+class Unrunnable(Exception):
+    """Code with the mistake cannot run on these inputs (its windows do not fit the arrays it is
+    given), so it yields no output to match: the inputs catch it. ``reason`` says why."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, eq=False)
 class Variant:
     """One way a mistake shows on the fixed inputs.
@@ -275,11 +284,8 @@ def printed_precision(values):
     slack = np.zeros_like(flat)
     if nonzero.size == 0:
         return Precision(None, None, slack)
-    significant = next((k for k in range(1, _MAX_DIGITS + 1)
-                        if np.allclose(round_significant(nonzero, k), nonzero, rtol=1e-13, atol=0)),
-                       None)
-    decimals = next((d for d in range(0, _MAX_DIGITS + 1)
-                     if np.allclose(np.round(flat, d), flat, rtol=1e-13, atol=0)), None)
+    significant = _fewest(lambda k: round_significant(nonzero, k), nonzero, 1)
+    decimals = _fewest(lambda d: np.round(flat, d), flat, 0)
     if significant is not None:
         with np.errstate(divide="ignore"):
             exponent = np.nan_to_num(np.floor(np.log10(np.abs(flat))), neginf=0.0)
@@ -290,6 +296,24 @@ def printed_precision(values):
         slack = np.maximum(slack, 0.5 * 10.0 ** -decimals * (1 + 1e-9))
         digits_at_decimals = decimals + int(math.floor(math.log10(float(np.abs(nonzero).max())))) + 1
     return Precision(significant, decimals, slack, digits_at_decimals)
+
+
+def _fewest(rounded, values, low):
+    """The smallest digits count in ``low..15`` at which ``rounded(digits)`` leaves ``values``
+    unchanged (to a few ulps), or None; a binary search, as more digits never change more."""
+    def exact(digits):
+        return bool(np.all(np.abs(rounded(digits) - values) <= 1e-13 * np.abs(values)))
+
+    if not exact(_MAX_DIGITS):
+        return None
+    high = _MAX_DIGITS
+    while low < high:
+        middle = (low + high) // 2
+        if exact(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high
 
 
 def matches(variant, got, rtol, atol, slack=0.0):
@@ -672,8 +696,8 @@ def _conv_variant(case, code, message, stride=None, pad=None, brief=""):
         try:
             values = case.run(params={"stride": stride, "pad": pad})
         except ValueError:
-            raise Inapplicable(f"with stride {_fmt_pair(stride)} and pad {_fmt_pair(pad)} per side "
-                               "the windows do not fit: the student's code would fail") from None
+            raise Unrunnable(f"with stride {_fmt_pair(stride)} and pad {_fmt_pair(pad)} per side "
+                             "the windows do not fit x") from None
         shape = values.shape
     else:
         dx, dw = _conv_backward_nchw(case.nchw("x"), case.nchw("w"), case.nchw("dout"), stride, pad)
@@ -968,8 +992,8 @@ def _conv_backward_nchw(x, w, dout, stride, pad, assign=False, keep_pad=False):
     F, _, HH, WW = w.shape
     H_out, W_out = dout.shape[2:]
     if (H_out - 1) * sh + HH > H + 2 * ph or (W_out - 1) * sw + WW > W + 2 * pw:
-        raise Inapplicable(f"with stride {_fmt_pair(stride)} and pad {_fmt_pair(pad)} per side, "
-                           f"dout's {H_out}x{W_out} windows do not fit x: the student's code would fail")
+        raise Unrunnable(f"with stride {_fmt_pair(stride)} and pad {_fmt_pair(pad)} per side, "
+                         f"dout's {H_out}x{W_out} windows do not fit x")
     x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     windows = window_view(x_pad, HH, WW, sh, sw, H_out, W_out)
     dw = np.tensordot(dout, windows, axes=([0, 2, 3], [0, 2, 3]))
@@ -996,7 +1020,7 @@ def _maxpool_backward_nchw(x, dout, ph, pw, sh, sw, select="max", combine="add")
     N, C, H, W = x.shape
     H_out, W_out = dout.shape[2:]
     if (H_out - 1) * sh + ph > H or (W_out - 1) * sw + pw > W:
-        raise Inapplicable(f"dout's {H_out}x{W_out} windows with stride ({sh}, {sw}) do not fit x")
+        raise Unrunnable(f"dout's {H_out}x{W_out} windows with stride ({sh}, {sw}) do not fit x")
     windows = window_view(x, ph, pw, sh, sw, H_out, W_out)
     k = ph * pw
     flat = windows.reshape(N, C, H_out, W_out, k)
@@ -1039,15 +1063,15 @@ def make_case(assignment, output, inputs, expected):
 
 
 def variants_for(case, include_audit_only=False):
-    """(mistake, variants or an Inapplicable) for every catalogued mistake that applies to ``case``,
-    in catalogue order."""
+    """(mistake, its variants, or the Inapplicable or Unrunnable it raised) for every catalogued
+    mistake that applies to ``case``, in catalogue order."""
     results = []
     for mistake in MISTAKES:
         if not mistake.applies(case) or (mistake.audit_only and not include_audit_only):
             continue
         try:
             results.append((mistake, mistake.function(case)))
-        except Inapplicable as e:
+        except (Inapplicable, Unrunnable) as e:
             results.append((mistake, e))
     return results
 
@@ -1057,7 +1081,7 @@ class _OutputVariants:
     """The variants of one output worth matching: those the fixed inputs tell from the right
     answer (when it is known)."""
 
-    variants: list
+    variants: list  # of the output's size: (variant, its allowance for array variants, or None)
     count_variants: list = field(default_factory=list)  # of another size than the output
 
 
@@ -1101,13 +1125,16 @@ class Diagnoser:
             case = self.case(output)
             same, other = [], []
             for _, found in variants_for(case):
-                if isinstance(found, Inapplicable):
+                if isinstance(found, (Inapplicable, Unrunnable)):
                     continue
                 for variant in found:
                     if variant.size != output.size:
                         other.append(variant)
                     elif _distinct(variant, case):
-                        same.append(variant)
+                        allowed = None
+                        if variant.kind == "array":
+                            allowed = allowance(variant.values, output.rtol, output.atol)
+                        same.append((variant, allowed))
             cached = self._cache[output.file] = _OutputVariants(same, other)
         return cached
 
@@ -1131,8 +1158,12 @@ class Diagnoser:
             found = self._dropout_train(output_spec, got, precision)
             if found is not None:
                 return found
-        for variant in self.variants(output_spec).variants:
-            if matches(variant, got, rtol, atol, slack):
+        for variant, allowed in self.variants(output_spec).variants:
+            if allowed is not None:
+                found = bool(np.all(np.abs(got - variant.values) <= allowed + slack))
+            else:
+                found = matches(variant, got, rtol, atol, slack)
+            if found:
                 return Diagnosis(variant.code, variant.message)
         return None
 
