@@ -13,8 +13,6 @@ prefixed with a single quote when it starts with ``=``, ``+``, ``-``, ``@``, a t
 return, so that Excel, LibreOffice and Google Sheets show it as text instead of evaluating it.
 Numbers we compute are written as numbers, never prefixed, even when negative.
 """
-import csv
-import io
 import math
 import re
 
@@ -29,6 +27,7 @@ DECIMALS = 4
 # OWASP's list of characters that make a spreadsheet read a cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _WHITESPACE_RUN = re.compile(r"\s+")
+_QUOTE_IF = (",", '"', "\r", "\n")
 
 
 def neutralise(text):
@@ -93,14 +92,21 @@ def gradebook_frame(batch, assignment):
 def gradebook_csv(batch, assignment):
     """The gradebook CSV text (see the module docstring for the format)."""
     frame = gradebook_frame(batch, assignment)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(frame.columns)
     text_columns = {"id", ERROR_COLUMN}
+    lines = [",".join(_csv_cell(name) for name in frame.columns)]
     for record in frame.itertuples(index=False, name=None):
-        writer.writerow([value if name in text_columns else format_number(value)
-                         for name, value in zip(frame.columns, record)])
-    return buffer.getvalue()
+        lines.append(",".join(_csv_cell(value) if name in text_columns else format_number(value)
+                              for name, value in zip(frame.columns, record)))
+    return "\n".join(lines) + "\n"
+
+
+def _csv_cell(text):
+    """RFC 4180 quoting: a cell holding a comma, a double quote, CR or LF is quoted, its quotes
+    doubled. (The csv module, told to end lines with ``\n``, would leave a lone CR unquoted.)"""
+    text = str(text)
+    if any(c in text for c in _QUOTE_IF):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def write_gradebook(path, batch, assignment):

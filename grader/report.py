@@ -54,6 +54,8 @@ HIST_HEIGHT = 240
 HIST_LEFT = 36  # room for the y-axis labels
 HIST_TOP = 34  # room for the mean's label and the count above the tallest bar
 HIST_BOTTOM = 40  # room for the bin labels and the axis title
+TOP_FAILURES = 5  # failure groups in the overview, next to the histogram
+HARDEST_OUTPUTS = 3
 HIST_MAX_UNIT_BINS = 21  # one bin per point up to a 20-point assignment; 10% bins beyond
 
 
@@ -79,8 +81,9 @@ class OutputRow:
     score: str  # "1 / 1", or "\u2013" for an unchecked output (worth nothing either way)
     message: str
     diagnosis: str | None
-    explanation: str | None  # what the diagnosis means, when the message does not already say it
+    explanation: str | None  # the likely cause: the diagnosis's own words, or the catalogue's
     details: tuple  # of Detail
+    open: bool  # details shown; a passing output's are folded away (an HTML <details> element)
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,8 @@ class ClassReport:
     students: tuple  # of StudentRow, by id
     students_by_score: tuple  # of StudentRow, lowest score first
     feedback_links: bool
+    top_failures: tuple = ()  # the first few failure groups, for the overview
+    hardest: tuple = ()  # of OutputStat: the outputs fewest students passed, for the overview
     statuses: tuple = field(default_factory=tuple)  # legend: (status, glyph, label)
 
 
@@ -347,18 +352,25 @@ def feedback_names(ids):
     Ids come from folder and zip names, so they may hold anything a file name can. A name keeps
     ``[A-Za-z0-9._-]`` and turns every other character into ``_``; it never starts with a dot, is
     never a Windows device name, and is cut to 100 characters. Names that would collide (also
-    case-insensitively, for macOS and Windows) get ``-2``, ``-3``, ...; names are handed out in
-    id order, so the same ids always get the same names whatever order they come in.
+    case-insensitively, for macOS and Windows) get ``-2``, ``-3``, ...: ids that are safe names
+    already keep theirs, the others follow in id order, so the same ids always get the same names
+    whatever order they come in.
     """
-    ids = list(ids)
-    names = [None] * len(ids)
-    taken = set()
-    for i in sorted(range(len(ids)), key=lambda i: (str(ids[i]).casefold(), str(ids[i]), i)):
-        base = _UNSAFE_NAME_CHARS.sub("_", str(ids[i]))[:_MAX_NAME_CHARS]
+    ids = [str(i) for i in ids]
+    bases = []
+    for student_id in ids:
+        base = _UNSAFE_NAME_CHARS.sub("_", student_id)[:_MAX_NAME_CHARS]
         if not base or base.startswith("."):
             base = "_" + base
         if base.split(".")[0].upper() in _WINDOWS_RESERVED:
             base = "_" + base
+        bases.append(base)
+    names = [None] * len(ids)
+    taken = set()
+    # Ids that are already safe names keep them; then the others, in id order.
+    order = sorted(range(len(ids)), key=lambda i: (bases[i] != ids[i], ids[i].casefold(), ids[i], i))
+    for i in order:
+        base = bases[i]
         name, n = base, 1
         while name.casefold() in taken:
             n += 1
@@ -435,9 +447,15 @@ def check_details(check, show_expected=False):
         if _num(d.get("p_value")):
             items.append(Detail("Binomial p-value (two-sided, exact)", _prob(d["p_value"])))
         if _num(d.get("bad_values")) and d["bad_values"]:
-            text = f"{d['bad_values']} of {size if _num(size) else '?'} elements are neither 0 nor the kept value"
+            src = d.get("source_name") or "x"
+            text = (f"{d['bad_values']} of {size if _num(size) else '?'} elements are neither 0 "
+                    f"nor {src}/(1-p)")
             if d.get("worst_bad_index") is not None:
-                text += f", e.g. at index {_fmt_index(d['worst_bad_index'])}"
+                text += f"; e.g. at index {_fmt_index(d['worst_bad_index'])}"
+                if _num(d.get("worst_bad_value")) and _num(d.get("worst_bad_kept")):
+                    # the student's own value, and one computed from an input they were given
+                    text += (f": {d['worst_bad_value']:.6g} where {src}/(1-p) = "
+                             f"{d['worst_bad_kept']:.6g}")
             items.append(Detail("Values", text))
         failures = d.get("structure_failures")
         if failures:
@@ -482,6 +500,18 @@ def _plain(value):
 
 # --------------------------------------------------------------------------- building: feedback
 
+LIKELY = ". Likely: "  # how grade.py appends a diagnosis's specific sentence to a check's message
+
+
+def split_message(message):
+    """``(what was found, likely cause or None)``: a message ends with ``. Likely: <cause>`` when
+    the grader recognised the mistake; the page shows the cause apart, next to its code."""
+    head, sep, likely = message.partition(LIKELY)
+    if sep and likely.strip():
+        return head, likely.strip()
+    return message, None
+
+
 TOLERANCE_RULE = ("A value passes when |got \u2212 expected| \u2264 atol \u00b7 scale + rtol \u00b7 "
                   "|expected|, where scale is the output's largest |expected| value; an output "
                   "passes when all its values do.")
@@ -492,9 +522,11 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
     numbers = {o.file: i for i, o in enumerate(assignment.outputs, start=1)}
     rows_by_problem = {}
     for check in result.checks:
-        explained = explanation(check.diagnosis)
-        if explained and explained in check.message:
-            explained = None  # the message already says it ("... Likely: <explanation>")
+        message, explained = split_message(check.message)
+        if not explained and check.diagnosis:
+            explained = explanation(check.diagnosis)
+            if explained and explained in message:
+                explained = None
         row = OutputRow(
             number=numbers.get(check.output, 0),
             output=check.output,
@@ -503,10 +535,11 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
             status_label=STATUS_LABELS.get(check.status, check.status),
             score="\u2013" if check.status == "unchecked"
             else f"{_points(check.score)} / {_points(check.max_score)}",
-            message=check.message,
+            message=message,
             diagnosis=check.diagnosis,
             explanation=explained,
             details=check_details(check, show_expected),
+            open=check.status != "pass",
         )
         rows_by_problem.setdefault(check.problem, []).append(row)
     problems = tuple(ProblemGroup(name, tuple(rows)) for name, rows in rows_by_problem.items())
@@ -601,11 +634,14 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
             groups.setdefault((o.file, c.status, c.diagnosis), []).append(ref)
     failures = []
     for (output, status, code), members in groups.items():
+        likely = next((split_message(c.message)[1] for _, c in failed_by_output[output]
+                       if c.status == status and c.diagnosis == code and split_message(c.message)[1]),
+                      None)
         failures.append(FailureGroup(
             count=len(members), share=_share(len(members), n), output=output,
             number=numbers.get(output, 0), status=status,
             status_label=STATUS_LABELS.get(status, status), diagnosis=code,
-            explanation=explanation(code) or _fallback_explanation(status, code),
+            explanation=explanation(code) or likely or _fallback_explanation(status, code),
             students=tuple(sorted(members, key=lambda r: (r.id.casefold(), r.id))),
         ))
     failures.sort(key=lambda g: (-g.count, g.number, g.status, g.diagnosis or ""))
@@ -642,6 +678,9 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         students=tuple(_student_rows(subs, refs, outputs, key="id")),
         students_by_score=tuple(_student_rows(subs, refs, outputs, key="score")),
         feedback_links=feedback_links,
+        top_failures=tuple(failures[:TOP_FAILURES]),
+        hardest=tuple(sorted((o for o in stats if o.students and o.passed < o.students),
+                             key=lambda o: (o.passed / o.students, o.number))[:HARDEST_OUTPUTS]),
         statuses=tuple((s, STATUS_GLYPHS[s], STATUS_LABELS[s]) for s in STATUSES),
     )
 
