@@ -47,13 +47,25 @@ def main():
 @spec_option
 @click.option("--out", "out_dir", default="input_files", show_default=True,
               type=click.Path(file_okay=False), help="Where to write the input files.")
+@click.option("--audit", is_flag=True,
+              help="Write nothing; print which catalogued mistakes the spec's inputs can catch.")
 @reports_errors
-def inputs(spec_path, out_dir):
-    """Regenerate the fixed input files from the spec (byte-identical for a given seed)."""
-    from .generate import write_inputs
+def inputs(spec_path, out_dir, audit):
+    """Regenerate the fixed input files from the spec (byte-identical for a given seed).
+
+    With --audit, write nothing and print, for every output, which catalogued mistakes these
+    inputs can catch, and a final line "N of M mistakes caught"; exit 0 either way.
+    """
+    from .generate import make_inputs, write_inputs
     from .spec import load_spec
 
-    paths = write_inputs(load_spec(spec_path), out_dir)
+    assignment = load_spec(spec_path)
+    if audit:
+        from .audit import audit_inputs, format_audit
+
+        click.echo(format_audit(audit_inputs(assignment, make_inputs(assignment))))
+        return
+    paths = write_inputs(assignment, out_dir)
     click.echo(f"wrote {len(paths)} input files to {out_dir}")
 
 
