@@ -453,6 +453,11 @@ def _fmt_pair(pair):
     return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
 
 
+def _zeros(pair):
+    """'1 zero', '2 zeros', '(1, 2) zeros'."""
+    return f"{_fmt_pair(pair)} zero{'' if tuple(pair) == (1, 1) else 's'}"
+
+
 def _needs_expected(case):
     """Variants made from the expected array exist only when it is known."""
     return case.expected is not None
@@ -528,9 +533,7 @@ def _sign_flip(case):
     if not _needs_expected(case):
         return []
     what = "gradient" if case.role.startswith("d") else "output"
-    message = (f"every value of your {what} has the opposite sign; look for a stray minus sign"
-               + (" (the backward pass multiplies by dout, it does not subtract it)"
-                  if case.role.startswith("d") else ""))
+    message = f"every value of your {what} has the opposite sign; look for a stray minus sign"
     return [Variant("sign_flip", message, -case.expected, case.output.shape,
                     uncaught="the right answer is all zeros")]
 
@@ -555,13 +558,16 @@ def _flipped_kernel(case):
         message = ("your dw is rotated by 180 degrees: you computed a true convolution (flipped "
                    "kernel); a convolutional layer computes cross-correlation, so use w unflipped "
                    "in the forward pass and do not flip dw")
+    elif case.role == "dx":
+        values = case.run(w=_flip_w(case))
+        message = ("your dx is what the kernel rotated by 180 degrees gives: either the forward pass "
+                   "flips w (a true convolution) or the backward pass slides w over dout without "
+                   "rotating it; with loops, add w[f] * dout[n, f, i, j] to each window of dx_pad")
     else:
         values = case.run(w=_flip_w(case))
-        where = "dx" if case.role == "dx" else "the output"
-        message = (f"{where} is what a true convolution (the kernel rotated by 180 degrees) gives; "
-                   "a convolutional layer computes cross-correlation: slide w over x without "
-                   "flipping it" + (", and in the backward pass use the same w" if case.role == "dx"
-                                    else ""))
+        message = ("your output is what a true convolution (the kernel rotated by 180 degrees) "
+                   "gives; a convolutional layer computes cross-correlation: slide w over x "
+                   "without flipping it")
     return [Variant("flipped_kernel", message, values, case.output.shape, uncaught=uncaught)]
 
 
@@ -676,11 +682,11 @@ def _pad_message(case, used):
     per_side = case.pair("pad", 0)
     if case.assignment.pad_convention == "total":
         meaning = (f"this assignment's pad = {_fmt_spec(pad)} is the TOTAL padding, "
-                   f"{_fmt_pair(per_side)} zero(s) on each side; pad by pad // 2 on each side")
+                   f"{_zeros(per_side)} on each side; pad by pad // 2 on each side")
     else:
         meaning = (f"this assignment's pad = {_fmt_spec(pad)} is the number of zeros on EACH "
                    "side; pad by pad on each side, not pad // 2")
-    return f"you padded with {_fmt_pair(used)} zero(s) on each side, but {meaning}"
+    return f"you padded with {_zeros(used)} on each side, but {meaning}"
 
 
 def _fmt_spec(value):
@@ -718,8 +724,8 @@ def _pad_convention(case):
         raise Inapplicable("pad = 0: both conventions pad nothing")
     other = "per-side" if case.assignment.pad_convention == "total" else "total"
     return _conv_variant(case, "pad_convention", _pad_message(case, used), pad=used,
-                         brief=f"{_fmt_pair(used)} zero(s) of padding per side (pad read as the "
-                               f"{other} padding)")
+                         brief=f"{_zeros(used)} of padding per side (pad read as the {other} "
+                               "padding)")
 
 
 @_mistake("pad_ignored", "conv_forward.out", "conv_backward.dx", "conv_backward.dw")
@@ -727,9 +733,8 @@ def _pad_ignored(case):
     """No zero padding at all."""
     if case.pair("pad", 0) == (0, 0):
         raise Inapplicable("pad = 0: there is no padding to forget")
-    message = ("you did not zero-pad x; pad it with "
-               f"{_fmt_pair(case.pair('pad', 0))} zero(s) on each side (np.pad) before sliding "
-               "the windows")
+    message = (f"you did not zero-pad x; pad it with {_zeros(case.pair('pad', 0))} on each side "
+               "(np.pad) before sliding the windows")
     return _conv_variant(case, "pad_ignored", message, pad=(0, 0), brief="no padding")
 
 
@@ -775,8 +780,8 @@ def _dx_padded(case):
         raise Inapplicable("pad = 0: there is no padding to crop")
     dx, _ = _conv_backward_nchw(case.nchw("x"), case.nchw("w"), case.nchw("dout"),
                                 case.pair("stride"), pad, keep_pad=True)
-    message = (f"you returned dx with the padding still on; crop {_fmt_pair(pad)} row(s) and "
-               "column(s) from each side, e.g. dx_pad[:, :, pad:-pad, pad:-pad], to get x's shape")
+    message = ("you returned dx with the padding still on; crop the padding from each side, e.g. "
+               "dx_pad[:, :, pad:-pad, pad:-pad], to get x's shape")
     values = case.to_file(dx)
     return [Variant("dx_padded", message, values, values.shape, brief="dx with its padding left on")]
 

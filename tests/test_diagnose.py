@@ -1,0 +1,434 @@
+"""Diagnosis: a simulated student per catalogued mistake, graded end to end, gets the right code;
+correct answers in every accepted form never get one; the Diagnoser is cheap, pickles, and works
+without expected outputs.
+
+The wrong outputs are built here independently of grader/diagnose.py: from the reference on
+modified inputs or parameters, from the expected arrays, or with the plain loops below, written
+as a student would write them.
+"""
+import pickle
+import re
+import time
+
+import numpy as np
+import pytest
+
+import reference
+from grader import ops
+from grader.diagnose import CATALOGUE, MISTAKES, Diagnoser, explain, printed_precision
+from grader.generate import compute_expected, make_inputs
+from grader.grade import grade_submission, load_context
+from grader.reading import CountMismatch
+from grader.spec import load_spec
+
+from simulated import EXPECTED, INPUTS, ROOT, SPEC, correct_outputs, texts, write_submission
+
+DESIGN_CODES = ("column_major", "flipped_kernel", "pad_convention", "wrong_count", "low_precision",
+                "sign_flip", "missing_bias", "not_accumulated", "keep_probability", "no_scaling",
+                "scaled_at_test", "not_random", "nonfinite", "parse_error", "missing_file")
+
+# A diagnosis on a failing output costs a few comparisons once its variants are cached; this bound
+# leaves a wide margin for a loaded machine (measured: under 1 ms).
+MAX_SECONDS_PER_DIAGNOSIS = 0.02
+
+
+@pytest.fixture(scope="module")
+def context():
+    return load_context(SPEC, INPUTS, EXPECTED)
+
+
+@pytest.fixture(scope="module")
+def assignment(context):
+    return context.assignment
+
+
+@pytest.fixture(scope="module")
+def inputs(context):
+    return context.inputs
+
+
+@pytest.fixture(scope="module")
+def expected(context):
+    return context.expected.arrays
+
+
+def values_text(array, fmt="%.18e", order="C"):
+    return "".join(fmt % v + "\n" for v in np.asarray(array).ravel(order=order))
+
+
+def rows_text(array, fmt="%.18e"):
+    return "".join(" ".join(fmt % v for v in row) + "\n" for row in np.asarray(array))
+
+
+def role_arrays(assignment, inputs, problem_name):
+    problem = assignment.problem(problem_name)
+    return {spec.role: inputs[spec.file] for spec in problem.inputs}
+
+
+# ------------------------------------------------------------------------------------------------
+# Plain loops for the mistaken computations (NCHW), written as students write them
+# ------------------------------------------------------------------------------------------------
+
+def conv_backward_loops(dout, x, w, stride, pad, assign=False, keep_pad=False):
+    """dx and dw over dout's positions; ``assign``: dx windows assigned (=), not added."""
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, H_out, W_out = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                rows = slice(i * stride, i * stride + HH)
+                cols = slice(j * stride, j * stride + WW)
+                grad = np.zeros((C, HH, WW))
+                for f in range(F):
+                    grad += w[f] * dout[n, f, i, j]
+                    dw[f] += x_pad[n, :, rows, cols] * dout[n, f, i, j]
+                if assign:
+                    dx_pad[n, :, rows, cols] = grad
+                else:
+                    dx_pad[n, :, rows, cols] += grad
+    dx = dx_pad if keep_pad else dx_pad[:, :, pad:pad + H, pad:pad + W]
+    return dx, dw
+
+
+def maxpool_backward_loops(dout, x, size, stride, how="max", assign=False):
+    """dx of max-pooling; ``how``: 'max', 'all' (every position of the window)."""
+    N, C, H, W = x.shape
+    _, _, H_out, W_out = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    region = (n, c, slice(i * stride, i * stride + size), slice(j * stride, j * stride + size))
+                    window = x[region]
+                    if how == "all":
+                        grad = np.full(window.shape, dout[n, c, i, j])
+                    else:
+                        grad = np.zeros(window.shape)
+                        grad[np.unravel_index(np.argmax(window), window.shape)] = dout[n, c, i, j]
+                    if assign:
+                        dx[region] = grad
+                    else:
+                        dx[region] += grad
+    return dx
+
+
+def windows_of(x, size, stride):
+    N, C, H, W = x.shape
+    H_out, W_out = (H - size) // stride + 1, (W - size) // stride + 1
+    return np.array([[[[x[n, c, i * stride:i * stride + size, j * stride:j * stride + size]
+                        for j in range(W_out)] for i in range(H_out)] for c in range(C)] for n in range(N)])
+
+
+# ------------------------------------------------------------------------------------------------
+# The class of simulated students: one per mistake
+# ------------------------------------------------------------------------------------------------
+
+def mistake_students(assignment, inputs, expected):
+    """(code, output file, file text) for one simulated student per catalogued mistake."""
+    conv_f = role_arrays(assignment, inputs, "conv_forward")
+    conv_b = role_arrays(assignment, inputs, "conv_backward")
+    pool_f = role_arrays(assignment, inputs, "maxpool_forward")
+    pool_b = role_arrays(assignment, inputs, "maxpool_backward")
+    drop_f = role_arrays(assignment, inputs, "dropout_forward")
+    drop_b = role_arrays(assignment, inputs, "dropout_backward")
+    rng = np.random.default_rng(2017)
+    keep_f = rng.random(drop_f["x"].shape) >= 0.3  # dropout_forward: p = 0.3 drop
+    keep_b = rng.random(drop_b["dout"].shape) >= 0.8  # dropout_backward: p = 0.8 drop
+
+    def conv_forward(**params):
+        merged = {"stride": 2, "pad": 1, **params}
+        w = merged.pop("w", conv_f["w"])
+        b = merged.pop("b", conv_f["b"])
+        return reference.conv_forward(conv_f["x"], w, b, merged)[0]
+
+    x, w, dout = conv_b["x"], conv_b["w"], conv_b["dout"]
+    flipped_dx = reference.conv_backward(dout, reference.conv_forward(
+        x, w[:, :, ::-1, ::-1], conv_b["b"], {"stride": 1, "pad": 1})[1])[0]
+    off_by_one = np.zeros((2, 3, 4, 4))
+    off_by_one[:, :, :3, :3] = expected["conv_forward_out"]
+    pool_x = pool_f["x"]
+    students = [
+        ("column_major", "conv_backward_out_dx", values_text(expected["conv_backward_out_dx"], order="F")),
+        ("layout", "conv_forward_out", values_text(expected["conv_forward_out"].transpose(0, 2, 3, 1))),
+        ("layout", "conv_backward_out_dw", values_text(expected["conv_backward_out_dw"].transpose(2, 3, 1, 0))),
+        ("flipped_kernel", "conv_forward_out", values_text(conv_forward(w=conv_f["w"][:, :, ::-1, ::-1]))),
+        ("flipped_kernel", "conv_backward_out_dx", values_text(flipped_dx)),
+        ("flipped_kernel", "conv_backward_out_dw", values_text(expected["conv_backward_out_dw"][:, :, ::-1, ::-1])),
+        ("pad_convention", "conv_forward_out", values_text(conv_forward(pad=2))),
+        ("pad_convention", "conv_backward_out_dx", values_text(conv_backward_loops(dout, x, w, 1, 2)[0])),
+        ("pad_convention", "conv_backward_out_dw", values_text(conv_backward_loops(dout, x, w, 1, 2)[1])),
+        ("pad_ignored", "conv_forward_out", values_text(conv_forward(pad=0))),
+        ("stride_ignored", "conv_forward_out", values_text(conv_forward(stride=1))),
+        ("stride_ignored", "maxpool_forward_out", values_text(windows_of(pool_x, 2, 1).max(axis=(4, 5)))),
+        ("off_by_one_size", "conv_forward_out", values_text(off_by_one)),
+        ("dx_padded", "conv_backward_out_dx", values_text(conv_backward_loops(dout, x, w, 1, 1, keep_pad=True)[0])),
+        ("one_sample", "maxpool_forward_out", values_text(expected["maxpool_forward_out"][0])),
+        ("wrong_count", "conv_forward_out", values_text(expected["conv_forward_out"].ravel()[:50])),
+        ("low_precision", "conv_forward_out", values_text(expected["conv_forward_out"], "%.2e")),
+        ("low_precision", "maxpool_forward_out", values_text(expected["maxpool_forward_out"], "%.2f")),
+        ("sign_flip", "maxpool_backward_out", values_text(-expected["maxpool_backward_out"])),
+        ("sign_flip", "conv_backward_out_db", values_text(-expected["conv_backward_out_db"])),
+        ("missing_bias", "conv_forward_out", values_text(conv_forward(b=np.zeros(3)))),
+        ("not_accumulated", "conv_backward_out_dx", values_text(conv_backward_loops(dout, x, w, 1, 1, assign=True)[0])),
+        ("all_positions", "maxpool_backward_out",
+         values_text(maxpool_backward_loops(pool_b["dout"], pool_b["x"], 2, 2, how="all"))),
+        ("last_element", "maxpool_forward_out", values_text(windows_of(pool_x, 2, 2)[..., -1, -1])),
+        ("average_pool", "maxpool_forward_out", values_text(windows_of(pool_x, 2, 2).mean(axis=(4, 5)))),
+        ("batch_mean", "conv_backward_out_dw", values_text(expected["conv_backward_out_dw"] / 4)),
+        ("batch_mean", "conv_backward_out_db", values_text(expected["conv_backward_out_db"] / 4)),
+        ("all_zero", "conv_backward_out_dw", values_text(np.zeros((2, 3, 3, 3)))),
+        ("scaled_at_test", "dropout_forward_out_test", rows_text(drop_f["x"] * 0.7)),
+        ("scaled_at_test", "dropout_backward_out_test", rows_text(drop_b["dout"] / 0.2)),
+        ("dropout_at_test", "dropout_backward_out_test", rows_text(drop_b["dout"] * keep_b / 0.2)),
+        ("keep_probability", "dropout_forward_out_train", rows_text(drop_f["x"] * ~keep_f / 0.3)),
+        ("keep_probability", "dropout_backward_out_train", rows_text(drop_b["dout"] * ~keep_b / 0.8)),
+        ("no_scaling", "dropout_forward_out_train", rows_text(drop_f["x"] * keep_f)),
+        ("inverse_scaling", "dropout_forward_out_train", rows_text(drop_f["x"] * keep_f * 0.7)),
+        ("no_dropout", "dropout_forward_out_train", rows_text(drop_f["x"])),
+        ("not_random", "dropout_forward_out_train", rows_text(drop_f["x"] * keep_f[:1] / 0.7)),
+        ("low_precision", "dropout_forward_out_train", rows_text(drop_f["x"] * keep_f / 0.7, "%.3f")),
+        ("nonfinite", "maxpool_forward_out",
+         values_text(expected["maxpool_forward_out"]).replace("\n", "\nnan\n", 1).rsplit("\n", 2)[0] + "\n"),
+        ("parse_error", "conv_forward_out", "out\n" + values_text(expected["conv_forward_out"])),
+        ("missing_file", "conv_backward_out_db", None),
+    ]
+    return students
+
+
+def student_ids(students):
+    return [f"{code}-{output}" for code, output, _ in students]
+
+
+_ASSIGNMENT = load_spec(SPEC)
+_INPUTS = make_inputs(_ASSIGNMENT)
+_STUDENTS = mistake_students(_ASSIGNMENT, _INPUTS, compute_expected(_ASSIGNMENT, _INPUTS))
+
+
+class TestSimulatedStudents:
+    """Each student makes one mistake in one output; every other file is right."""
+
+    @pytest.mark.parametrize("code, output, text", _STUDENTS, ids=student_ids(_STUDENTS))
+    def test_each_mistake_is_diagnosed(self, tmp_path, context, assignment, inputs, code, output, text):
+        files = texts(assignment, correct_outputs(assignment, inputs, seed=11))
+        if text is None:
+            del files[output + ".csv"]
+        else:
+            files[output + ".csv"] = text
+        folder = write_submission(tmp_path / "e0000000x" / "output_files", files)
+        result = grade_submission(folder.parent, context)
+        checks = {c.output: c for c in result.checks}
+        check = checks[output]
+        assert check.status != "pass", check.message
+        assert check.diagnosis == code, check.message
+        assert check.score == 0.0
+        others = [c for name, c in checks.items() if name != output]
+        assert all(c.status == "pass" and c.diagnosis is None for c in others), \
+            [(c.output, c.message) for c in others if c.status != "pass"]
+        assert "Likely: " in check.message or code in ("missing_file", "nonfinite", "parse_error")
+
+    def test_every_catalogued_mistake_has_a_student(self):
+        simulated = {code for code, _, _ in _STUDENTS}
+        catalogued = {m.code for m in MISTAKES}
+        # not_accumulated on max-pooling needs overlapping windows: tested on the NHWC spec below.
+        assert catalogued - simulated == set()
+        assert set(DESIGN_CODES) <= simulated
+
+
+def test_messages_are_one_sentence_without_expected_values(context, assignment, inputs, expected):
+    diagnoser = context.diagnoser
+    values = np.concatenate([a.ravel() for a in expected.values()])
+    big = values[np.abs(values) > 1e-3]
+    for code, output, text in _STUDENTS:
+        if text is None or code in ("nonfinite", "parse_error"):
+            continue
+        spec = assignment.output(output)
+        got = np.array(text.split(), dtype=float)
+        if got.size == spec.size:
+            diagnosis = diagnoser.diagnose_values(spec, got.reshape(spec.shape))
+        else:
+            diagnosis = diagnoser.diagnose_count(spec, CountMismatch("", None, spec.size, got.size, got))
+        assert diagnosis is not None and diagnosis.code == code
+        message = diagnosis.message
+        assert not re.search(r"[.!?]\s+[A-Z]", message), message  # one sentence
+        assert not message[0].isupper() and not message.endswith("."), message
+        for token in re.findall(r"-?\d+\.\d{2,}(?:e-?\d+)?", message):
+            number = float(token)
+            assert not np.any(np.isclose(big, number, rtol=1e-3)), (token, message)
+
+
+# ------------------------------------------------------------------------------------------------
+# Correct answers never get a diagnosis
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", ["float32 %.9e", "7 significant digits", "2-D text", "CRLF"])
+def test_correct_variants_get_no_diagnosis(tmp_path, context, assignment, inputs, variant):
+    if variant == "float32 %.9e":
+        f32 = {k: v.astype(np.float32) for k, v in inputs.items()}
+        outputs = {k: v.astype(np.float32).astype(np.float64)
+                   for k, v in correct_outputs(assignment, f32, seed=21).items()}
+        files = texts(assignment, outputs, "%.9e")
+    else:
+        outputs = correct_outputs(assignment, inputs, seed=22)
+        if variant == "7 significant digits":
+            files = texts(assignment, outputs, "%.6e")
+        elif variant == "2-D text":
+            files = {o.filename: rows_text(outputs[o.file].reshape(outputs[o.file].shape[0], -1))
+                     for o in assignment.outputs}
+        else:
+            files = {o.filename: texts(assignment, outputs)[o.filename].replace("\n", "\r\n")
+                     for o in assignment.outputs}
+    folder = write_submission(tmp_path / "e0000000y" / "output_files", files)
+    result = grade_submission(folder.parent, context)
+    assert [(c.output, c.status, c.diagnosis) for c in result.checks] == \
+        [(o.file, "pass", None) for o in assignment.outputs]
+
+
+def test_the_diagnoser_never_diagnoses_a_correct_output(context, assignment, inputs, expected):
+    """Called directly (grading only calls it on failures): float64, float32 and 7-digit answers,
+    and correct dropout train outputs with many masks."""
+    diagnoser = context.diagnoser
+    f32 = {k: v.astype(np.float32) for k, v in inputs.items()}
+    in_f32 = compute_expected(assignment, f32)
+    for output in assignment.outputs:
+        if output.statistical:
+            continue
+        exact = expected[output.file]
+        for got in (exact, in_f32[output.file].astype(np.float32).astype(np.float64),
+                    np.array([float("%.6e" % v) for v in exact.ravel()]).reshape(exact.shape)):
+            assert diagnoser.diagnose_values(output, got) is None, output.file
+    for seed in range(200):
+        for output, got in _correct_train_outputs(assignment, inputs, seed).items():
+            assert diagnoser.diagnose_values(assignment.output(output), got) is None, (output, seed)
+
+
+def _correct_train_outputs(assignment, inputs, seed):
+    outputs = correct_outputs(assignment, inputs, seed)
+    return {o.file: outputs[o.file] for o in assignment.outputs if o.statistical}
+
+
+# ------------------------------------------------------------------------------------------------
+# The Diagnoser's API and costs
+# ------------------------------------------------------------------------------------------------
+
+def test_explain_covers_every_code():
+    for code in set(DESIGN_CODES) | {m.code for m in MISTAKES}:
+        diagnosis = explain(code)
+        assert diagnosis.code == code and diagnosis.message == CATALOGUE[code]
+        assert diagnosis.message and not re.search(r"[.!?]\s+[A-Z]", diagnosis.message)
+    assert explain("something_new").message == ""
+
+
+def test_diagnosis_is_cheap_once_variants_are_cached(assignment, inputs, expected):
+    diagnoser = Diagnoser(assignment, inputs, expected)
+    rng = np.random.default_rng(0)
+    for output in assignment.outputs:
+        got = rng.normal(size=output.shape)
+        diagnoser.diagnose_values(output, got)  # computes the variants
+        start = time.perf_counter()
+        for _ in range(10):
+            assert diagnoser.diagnose_values(output, got) is None
+        assert (time.perf_counter() - start) / 10 < MAX_SECONDS_PER_DIAGNOSIS, output.file
+
+
+def test_the_diagnoser_pickles_without_its_cache(assignment, inputs, expected):
+    diagnoser = Diagnoser(assignment, inputs, expected)
+    output = assignment.output("conv_forward_out")
+    flipped = -expected["conv_forward_out"]
+    assert diagnoser.diagnose_values(output, flipped).code == "sign_flip"
+    copy = pickle.loads(pickle.dumps(diagnoser))
+    assert copy._cache == {}
+    assert copy.diagnose_values(output, flipped).code == "sign_flip"
+
+
+def test_without_expected_outputs_counts_and_dropout_are_still_diagnosed(assignment, inputs):
+    """A student self-checking: no expected/, so only what the inputs tell."""
+    diagnoser = Diagnoser(assignment, inputs, None)
+    conv = assignment.output("conv_forward_out")
+    per_side_2 = reference.conv_forward(inputs["conv_forward_in_x"], inputs["conv_forward_in_w"],
+                                        inputs["conv_forward_in_b"], {"stride": 2, "pad": 2})[0]
+    error = CountMismatch("", None, conv.size, per_side_2.size, per_side_2.ravel())
+    assert diagnoser.diagnose_count(conv, error).code == "pad_convention"
+    one = assignment.output("maxpool_forward_out")
+    error = CountMismatch("", None, one.size, one.size // 3, np.ones(one.size // 3))
+    assert diagnoser.diagnose_count(one, error).code == "one_sample"
+    train = assignment.output("dropout_forward_out_train")
+    x = inputs["dropout_forward_in_x"]
+    keep = np.random.default_rng(5).random(x.shape) >= 0.3
+    assert diagnoser.diagnose_values(train, x * keep).code == "no_scaling"
+
+
+def test_a_count_several_mistakes_give_lists_them(context, assignment):
+    """conv_forward: 96 values is pad 2 per side or an output one position too large each way."""
+    output = assignment.output("conv_forward_out")
+    values = np.random.default_rng(1).normal(size=96)
+    diagnosis = context.diagnoser.diagnose_count(output, CountMismatch("", None, 54, 96, values))
+    assert diagnosis.code == "wrong_count"
+    assert "per side" in diagnosis.message and "4x4" in diagnosis.message
+
+
+def test_a_count_no_mistake_explains_says_which_shapes_it_could_be(context, assignment):
+    output = assignment.output("conv_forward_out")
+    diagnosis = context.diagnoser.diagnose_count(output, CountMismatch("", None, 54, 108, np.ones(108)))
+    assert diagnosis.code == "wrong_count" and "2 times" in diagnosis.message
+    diagnosis = context.diagnoser.diagnose_count(output, CountMismatch("", None, 54, 53, np.ones(53)))
+    assert diagnosis.code == "wrong_count" and "53 values instead of 54" in diagnosis.message
+    # The reader already explained an index column: no second guess.
+    error = CountMismatch("", None, 54, 108, np.ones(108), hint="an index column")
+    assert context.diagnoser.diagnose_count(output, error) is None
+
+
+def test_printed_precision_reads_digits_and_decimals():
+    values = np.random.default_rng(3).normal(size=100) * 0.3
+    assert printed_precision([float("%.3e" % v) for v in values]).describe() == "4 significant digits"
+    assert printed_precision([float("%.4f" % v) for v in values]).describe() == "4 decimal places"
+    assert printed_precision([float("%f" % v) for v in values]).describe() == "6 decimal places"
+    assert printed_precision([float("%.6e" % v) for v in values]).describe() is None
+    assert printed_precision(values).describe() is None
+    assert printed_precision(np.zeros(5)).describe() is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Other courses' conventions (examples/specs)
+# ------------------------------------------------------------------------------------------------
+
+def _spec_setup(name):
+    assignment = load_spec(ROOT / "examples" / "specs" / name)
+    inputs = make_inputs(assignment)
+    expected = compute_expected(assignment, inputs)
+    return assignment, inputs, expected, Diagnoser(assignment, inputs, expected)
+
+
+def test_nhwc_course_layout_flip_and_overlapping_pool():
+    assignment, inputs, expected, diagnoser = _spec_setup("usc_csci566_nhwc.toml")
+    out = assignment.output("conv_forward_out")
+    nchw = expected["conv_forward_out"].transpose(0, 3, 1, 2)  # written NCHW
+    diagnosis = diagnoser.diagnose_values(out, nchw.reshape(out.shape))
+    assert diagnosis.code == "layout" and "(N, C, H, W)" in diagnosis.message
+    assert ".transpose(0, 2, 3, 1)" in diagnosis.message
+
+    problem = assignment.problem("conv_forward")
+    arrays = {s.role: inputs[s.file] for s in problem.inputs}
+    arrays["w"] = arrays["w"][::-1, ::-1]  # (HH, WW, C, F): rotate the spatial axes
+    assert diagnoser.diagnose_values(out, ops.run(problem, arrays)["out"]).code == "flipped_kernel"
+
+    dx = assignment.output("maxpool_backward_dx")  # 4x4 windows, stride 2: they overlap
+    x = inputs["maxpool_backward_x"].transpose(0, 3, 1, 2)
+    dout = inputs["maxpool_backward_dout"].transpose(0, 3, 1, 2)
+    assigned = maxpool_backward_loops(dout, x, 4, 2, assign=True).transpose(0, 2, 3, 1)
+    assert diagnoser.diagnose_values(dx, assigned).code == "not_accumulated"
+
+
+def test_keep_probability_course_is_told_its_own_convention():
+    assignment, inputs, expected, diagnoser = _spec_setup("keep_probability.toml")
+    train = assignment.output("dropout_forward_out_train")
+    x = inputs["dropout_forward_in_x"]
+    # p = 0.7 means keep; a student who reads it as the drop probability keeps 30%, scales 1/0.3.
+    keep = np.random.default_rng(9).random(x.shape) < 0.3
+    diagnosis = diagnoser.diagnose_values(train, x * keep / 0.3)
+    assert diagnosis.code == "keep_probability"
+    assert "KEEPING" in diagnosis.message and "p = 0.7" in diagnosis.message
