@@ -50,9 +50,9 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 1
 
 # Histogram geometry (SVG user units).
 HIST_WIDTH = 640
-HIST_HEIGHT = 240
+HIST_HEIGHT = 300
 HIST_LEFT = 36  # room for the y-axis labels
-HIST_TOP = 34  # room for the mean's label and the count above the tallest bar
+HIST_TOP = 42  # room for the mean's label and the count above the tallest bar
 HIST_BOTTOM = 40  # room for the bin labels and the axis title
 TOP_FAILURES = 5  # failure groups in the overview, next to the histogram
 HARDEST_OUTPUTS = 3
@@ -727,47 +727,46 @@ def _flag_parts(flag):
 
 
 def _flag_groups(subs, ref_by_id, feedback_links):
-    """Flags gathered into groups: the students sharing one dropout mask in one output form one
-    group (connected through their ``with`` lists); every other flag is its own group."""
+    """Flags gathered for the instructor: the submissions sharing one dropout mask (connected
+    through their ``with`` lists) form one group per output, and groups of the same submissions
+    are merged across outputs; every other flag is its own group."""
     groups = []
-    parent = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    shared = {}  # (code, output) -> set of ids
+    links = {}  # output -> {id: set of ids it shares a mask with}
     for s in subs:
         for flag in s.flags:
             code, output, others, message = _flag_parts(flag)
             if code == "identical_dropout_mask":
-                key = (code, output)
-                members = shared.setdefault(key, set())
-                for other in [s.id, *others]:
-                    members.add(other)
-                    parent.setdefault((key, other), (key, other))
+                graph = links.setdefault(output, {})
                 for other in others:
-                    a, b = find((key, s.id)), find((key, other))
-                    if a != b:
-                        parent[a] = b
+                    graph.setdefault(s.id, set()).add(other)
+                    graph.setdefault(other, set()).add(s.id)
             else:
                 groups.append(FlagGroup(code, FLAG_TITLES.get(code, code.replace("_", " ")), output,
                                         (_ref(ref_by_id, s.id, feedback_links),),
                                         message or _flag_text(code, output)))
-    for key, members in shared.items():
-        components = {}
-        for member in members:
-            components.setdefault(find((key, member)), []).append(member)
-        for ids in components.values():
-            ids.sort(key=lambda i: (i.casefold(), i))
-            code, output = key
-            groups.append(FlagGroup(code, FLAG_TITLES[code], output,
-                                    tuple(_ref(ref_by_id, i, feedback_links) for i in ids),
-                                    f"{len(ids)} submissions share one dropout mask in {output}: "
-                                    "independent work draws different masks"))
-    groups.sort(key=lambda g: (g.code, g.output, [r.id.casefold() for r in g.students]))
+    outputs_by_members = {}  # the same submissions, merged across outputs
+    for output, graph in links.items():
+        seen = set()
+        for start in sorted(graph):
+            if start in seen:
+                continue
+            component, todo = set(), [start]
+            while todo:
+                node = todo.pop()
+                if node not in component:
+                    component.add(node)
+                    todo.extend(graph.get(node, ()))
+            seen |= component
+            members = tuple(sorted(component, key=lambda i: (i.casefold(), i)))
+            outputs_by_members.setdefault(members, []).append(output)
+    code = "identical_dropout_mask"
+    for members, outputs in outputs_by_members.items():
+        where = " and ".join(outputs)
+        groups.append(FlagGroup(code, FLAG_TITLES[code], ", ".join(outputs),
+                                tuple(_ref(ref_by_id, i, feedback_links) for i in members),
+                                f"{len(members)} submissions share one dropout mask in {where}; "
+                                "independent work draws different masks"))
+    groups.sort(key=lambda g: (g.code, [r.id.casefold() for r in g.students], g.output))
     return groups
 
 
@@ -829,7 +828,7 @@ def build_histogram(subs, max_score):
         right=HIST_LEFT + plot_w, baseline=baseline, label_y=baseline + 15,
         tick_x=HIST_LEFT - 6, title_x=round(HIST_LEFT + plot_w / 2, 2),
         axis_title=axis_title, axis_title_y=baseline + 33, gridlines=tuple(gridlines),
-        mean_x=mean_x, mean_top=HIST_TOP - 12, mean_label_y=HIST_TOP - 16,
+        mean_x=mean_x, mean_top=HIST_TOP - 24, mean_label_y=HIST_TOP - 28,
         mean_label=f"mean {mean_text}", total=sum(counts),
     )
 

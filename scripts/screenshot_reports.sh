@@ -48,11 +48,15 @@ fi
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 
+file_uri() {  # an absolute path as a file:// URI, percent-encoded
+    python3 -c 'import pathlib, sys; print(pathlib.Path(sys.argv[1]).resolve().as_uri())' "$1"
+}
+
 shoot() {  # shoot PAGE PNG
     "$browser" --headless --no-sandbox --disable-gpu --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --hide-scrollbars --user-data-dir="$profile" \
-        --screenshot="$2" --window-size="$window" "file://$1" >/dev/null 2>&1
+        --screenshot="$2" --window-size="$window" "$(file_uri "$1")" >/dev/null 2>&1
     if [[ ! -s "$2" ]]; then
         echo "Chromium wrote no screenshot for $1" >&2
         exit 1

@@ -343,6 +343,25 @@ def test_flags_are_grouped(batch, spec, class_html):
     assert "identical dropout mask" in Page(class_html).by_id["flags"]
 
 
+def test_shared_masks_are_merged_into_groups(spec):
+    subs = [submission(i, [passing(o) for o in spec.outputs]) for i in ("a", "b", "c", "d", "e")]
+    by_id = {s.id: s for s in subs}
+
+    def share(output, x, y):
+        by_id[x].flags.append(Flag("identical_dropout_mask", output, [y]))
+        by_id[y].flags.append(Flag("identical_dropout_mask", output, [x]))
+
+    share("dropout_forward_out_train", "a", "b")
+    share("dropout_forward_out_train", "b", "c")  # a, b, c: one group through b
+    share("dropout_forward_out_train", "d", "e")
+    share("dropout_backward_out_train", "d", "e")  # d, e: the same pair in two outputs
+    data = build_class_report(BatchResult(spec.name, subs, GENERATED_AT), spec, GENERATED_AT)
+    groups = [([r.id for r in g.students], g.output) for g in data.flags]
+    assert groups == [(["a", "b", "c"], "dropout_forward_out_train"),
+                      (["d", "e"], "dropout_forward_out_train, dropout_backward_out_train")]
+    assert data.summary.flagged == 5
+
+
 def test_student_table_links_to_feedback_pages(batch, class_html):
     page = Page(class_html)
     ids = sorted((s.id for s in batch.submissions), key=lambda i: (i.casefold(), i))
