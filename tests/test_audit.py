@@ -1,0 +1,153 @@
+"""The audit of the fixed inputs: on the default assignment and the example specs every applicable
+mistake is caught; inputs that cannot catch a mistake are reported with the reason; the command."""
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.audit import STATUSES, AuditRow, audit_inputs, format_audit
+from grader.cli import main
+from grader.diagnose import MISTAKES, make_case
+from grader.generate import make_inputs
+from grader.spec import load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "assignment.toml"
+EXAMPLE_SPECS = sorted((ROOT / "examples" / "specs").glob("*.toml"))
+
+
+def audit(assignment):
+    return audit_inputs(assignment, make_inputs(assignment))
+
+
+def rows_by(rows):
+    return {(r.output, r.code): r for r in rows}
+
+
+def small_spec(maxpool_x="normal(0, 1)", w_shape=(2, 3, 3, 3), b_values="normal(0, 1)",
+               pool_stride=2, dropout_p=0.3):
+    return parse_spec({
+        "assignment": {"name": "audit test", "seed": 7, "pad_convention": "per_side",
+                       "dropout_p_means": "drop"},
+        "problems": {
+            "maxpool_forward": {
+                "op": "maxpool_forward", "pool_height": 2, "pool_width": 2, "stride": pool_stride,
+                "inputs": {"x": {"file": "mp_x", "shape": [2, 3, 8, 8], "values": maxpool_x}},
+                "outputs": {"out": {"file": "mp_out"}}},
+            "maxpool_backward": {
+                "op": "maxpool_backward", "pool_height": 2, "pool_width": 2, "stride": pool_stride,
+                "inputs": {"x": {"file": "mpb_x", "shape": [2, 3, 8, 8], "values": "normal(0, 1)"},
+                           "dout": {"file": "mpb_dout",
+                                    "shape": [2, 3, (8 - 2) // pool_stride + 1, (8 - 2) // pool_stride + 1],
+                                    "values": "normal(0, 1)"}},
+                "outputs": {"dx": {"file": "mpb_dx"}}},
+            "conv_forward": {
+                "op": "conv_forward", "stride": 1, "pad": 0,
+                "inputs": {"x": {"file": "cf_x", "shape": [2, 3, 6, 6], "values": "normal(0, 1)"},
+                           "w": {"file": "cf_w", "shape": list(w_shape), "values": "normal(0, 1)"},
+                           "b": {"file": "cf_b", "shape": [w_shape[0]], "values": b_values}},
+                "outputs": {"out": {"file": "cf_out"}}},
+            "dropout_backward": {
+                "op": "dropout_backward", "p": dropout_p,
+                "inputs": {"x": {"file": "d_x", "shape": [20, 20], "values": "normal(10, 1)"},
+                           "dout": {"file": "d_dout", "shape": [20, 20], "values": "normal(0, 1)"}},
+                "outputs": {"dx_train": {"file": "d_train"}, "dx_test": {"file": "d_test"}}},
+        }})
+
+
+def test_default_assignment_catches_every_applicable_mistake():
+    assignment = load_spec(SPEC)
+    rows = audit(assignment)
+    assert all(isinstance(r, AuditRow) and r.status in STATUSES and r.reason for r in rows)
+    missed = [r for r in rows if r.status == "not caught"]
+    assert missed == []
+    # Every output is audited against every mistake that applies to it, each once.
+    inputs = make_inputs(assignment)
+    for output in assignment.outputs:
+        case = make_case(assignment, output, inputs, None)
+        codes = [r.code for r in rows if r.output == output.file]
+        assert codes == [m.code for m in MISTAKES if m.applies(case)]
+    table = rows_by(rows)
+    assert table[("maxpool_backward_out", "not_accumulated")].status == "not applicable"
+    assert table[("conv_backward_out_dx", "not_accumulated")].status == "caught"
+    assert table[("conv_forward_out", "pad_convention")].reason == \
+        "a different count (96 values instead of 54)"
+    applicable = sum(r.status != "not applicable" for r in rows)
+    assert format_audit(rows).splitlines()[-1] == f"{applicable} of {applicable} mistakes caught"
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[p.stem for p in EXAMPLE_SPECS])
+def test_example_specs(spec):
+    rows = audit(load_spec(spec))
+    missed = {(r.output, r.code) for r in rows if r.status == "not caught"}
+    if spec.stem == "keep_probability":
+        # Its dropout_backward has p = 0.5: read either way, the same masks and the same scale.
+        assert missed == {("dropout_backward_out_train", "keep_probability")}
+        row = rows_by(rows)[("dropout_backward_out_train", "keep_probability")]
+        assert "p = 0.5" in row.reason
+    else:
+        assert missed == set()
+    if spec.stem == "usc_csci566_nhwc":  # 4x4 pooling windows with stride 2 overlap
+        assert rows_by(rows)[("maxpool_backward_dx", "not_accumulated")].status == "caught"
+
+
+def test_a_monotonic_maxpool_input_cannot_catch_the_last_element():
+    rows = rows_by(audit(small_spec(maxpool_x="linspace(1, 10)")))
+    row = rows[("mp_out", "last_element")]
+    assert row.status == "not caught" and "monotonic" in row.reason
+    assert rows[("mp_out", "average_pool")].status == "caught"
+    # The default's standard-normal input catches it.
+    assert rows_by(audit(small_spec()))[("mp_out", "last_element")].status == "caught"
+
+
+def test_a_symmetric_kernel_and_a_zero_bias_are_reported():
+    rows = rows_by(audit(small_spec(w_shape=(2, 3, 1, 1), b_values="linspace(0, 0)")))
+    assert rows[("cf_out", "flipped_kernel")].status == "not caught"
+    assert "180-degree rotation" in rows[("cf_out", "flipped_kernel")].reason
+    assert rows[("cf_out", "missing_bias")].status == "not caught"
+    assert rows[("cf_out", "missing_bias")].reason == "b is zero"
+    assert rows[("cf_out", "pad_convention")].status == "not applicable"
+    assert rows[("cf_out", "stride_ignored")].status == "not applicable"
+
+
+def test_overlapping_windows_make_not_accumulated_applicable():
+    assert rows_by(audit(small_spec()))[("mpb_dx", "not_accumulated")].status == "not applicable"
+    rows = rows_by(audit(small_spec(pool_stride=1)))
+    assert rows[("mpb_dx", "not_accumulated")].status == "caught"
+    assert rows[("mpb_dx", "stride_ignored")].status == "not applicable"
+
+
+def test_dropout_at_half_cannot_tell_keep_from_drop():
+    rows = rows_by(audit(small_spec(dropout_p=0.5)))
+    assert rows[("d_train", "keep_probability")].status == "not caught"
+    assert rows[("d_train", "no_scaling")].status == "caught"
+    assert rows_by(audit(small_spec(dropout_p=0.3)))[("d_train", "keep_probability")].status == "caught"
+
+
+def test_format_lists_what_is_not_caught():
+    rows = audit(small_spec(maxpool_x="linspace(1, 10)"))
+    text = format_audit(rows)
+    lines = text.splitlines()
+    assert lines[0].split() == ["output", "mistake", "status", "reason"]
+    applicable = [r for r in rows if r.status != "not applicable"]
+    caught = sum(r.status == "caught" for r in applicable)
+    assert lines[-1] == (f"{caught} of {len(applicable)} mistakes caught; "
+                         "not caught: last_element on mp_out")
+
+
+def test_cli_inputs_audit_prints_the_table_and_writes_nothing(tmp_path):
+    out = tmp_path / "inputs"
+    result = CliRunner().invoke(main, ["inputs", "--spec", str(SPEC), "--out", str(out), "--audit"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["output", "mistake", "status", "reason"]
+    assert lines[-1].endswith("mistakes caught") and "not caught:" not in lines[-1]
+    assert not out.exists()
+
+
+def test_cli_inputs_audit_exits_0_when_something_is_not_caught(tmp_path):
+    spec = ROOT / "examples" / "specs" / "keep_probability.toml"
+    result = CliRunner().invoke(main, ["inputs", "--spec", str(spec), "--audit"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == (
+        "21 of 22 mistakes caught; not caught: keep_probability on dropout_backward_out_train")
