@@ -553,7 +553,7 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
         max_score=_points(result.max_score),
         percent=_pct(result.percent),
         percent_value=round(max(0.0, min(100.0, result.percent)), 2),
-        full_marks=result.full_marks and bool(result.max_score),
+        full_marks=result.full_marks and result.checked_expected and bool(result.max_score),
         status_counts=tuple(c for c in counts if c.count),
         problems=problems,
         notes=tuple(str(n) for n in result.notes),
@@ -671,7 +671,7 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         output_headers=tuple(OutputHeader(numbers[o.file], o.file) for o in outputs),
         failures=tuple(failures),
         diagnoses=tuple(diagnoses),
-        flags=tuple(_flag_groups(subs, ref_by_id, feedback_links)),
+        flags=tuple(_flag_groups(subs, ref_by_id)),
         errors=tuple(ErrorRow(ref, s.error) for s, ref in
                      sorted(zip(subs, refs), key=lambda p: (p[0].id.casefold(), p[0].id))
                      if s.error),
@@ -726,7 +726,7 @@ def _flag_parts(flag):
     return flag.code, flag.output, list(getattr(flag, "with_", []) or []), getattr(flag, "message", "")
 
 
-def _flag_groups(subs, ref_by_id, feedback_links):
+def _flag_groups(subs, ref_by_id):
     """Flags gathered for the instructor: the submissions sharing one dropout mask (connected
     through their ``with`` lists) form one group per output, and groups of the same submissions
     are merged across outputs; every other flag is its own group."""
@@ -742,7 +742,7 @@ def _flag_groups(subs, ref_by_id, feedback_links):
                     graph.setdefault(other, set()).add(s.id)
             else:
                 groups.append(FlagGroup(code, FLAG_TITLES.get(code, code.replace("_", " ")), output,
-                                        (_ref(ref_by_id, s.id, feedback_links),),
+                                        (_ref(ref_by_id, s.id),),
                                         message or _flag_text(code, output)))
     outputs_by_members = {}  # the same submissions, merged across outputs
     for output, graph in links.items():
@@ -763,14 +763,14 @@ def _flag_groups(subs, ref_by_id, feedback_links):
     for members, outputs in outputs_by_members.items():
         where = " and ".join(outputs)
         groups.append(FlagGroup(code, FLAG_TITLES[code], ", ".join(outputs),
-                                tuple(_ref(ref_by_id, i, feedback_links) for i in members),
+                                tuple(_ref(ref_by_id, i) for i in members),
                                 f"{len(members)} submissions share one dropout mask in {where}; "
                                 "independent work draws different masks"))
     groups.sort(key=lambda g: (g.code, [r.id.casefold() for r in g.students], g.output))
     return groups
 
 
-def _ref(ref_by_id, student_id, feedback_links):
+def _ref(ref_by_id, student_id):
     return ref_by_id.get(student_id) or StudentRef(student_id, None)
 
 

@@ -477,6 +477,7 @@ def test_feedback_says_when_correctness_was_not_checked(spec):
     statement = page.by_id["not-checked"]
     assert "8 deterministic outputs were not checked for correctness" in statement
     assert "not checked" in page.by_id["output-conv_forward_out"]
+    assert "Full marks" not in page.plain  # nothing wrong found is not full marks
 
 
 def test_feedback_for_an_unreadable_submission(spec):
