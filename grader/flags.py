@@ -7,7 +7,9 @@ score, and independent correct work is never flagged.
     Two or more submissions whose dropout train output has the same mask (the fingerprint
     grader/dropout_stats.py computes from the mask and its shape; for an output whose values do
     not define a mask, the file's own sha256). Two independent random masks of ``n`` units with
-    drop rate ``q`` coincide with probability ``(q^2 + (1-q)^2)^n``; a group is flagged only when,
+    drop probability ``q`` coincide with probability ``(q^2 + (1-q)^2)^n`` (``q``: the assignment's
+    drop probability, or the mask's own rate when its count rules that out); a group is flagged
+    only when,
     over all the pairs of submissions in the batch, a coincidence by chance has probability below
     1e-6, and the message gives the per-pair figure as a power of ten. Masks that are not random
     are not flagged, whatever their number: a mask with a pattern (the check's ``not_random``),
@@ -145,14 +147,20 @@ def _units(check):
 
 
 def pair_log10_probability(check):
-    """log10 of the probability that two independent masks like this check's coincide:
-    ``n * log10(q^2 + (1-q)^2)`` with q the mask's own drop rate (its best estimate), or None."""
+    """log10 of the probability that two independent masks like this check's coincide,
+    ``n * log10(q^2 + (1-q)^2)``, or None. ``q`` is the drop probability the masks were drawn
+    with: the assignment's when the mask's count is consistent with it (the binomial test accepted
+    it), else the mask's own drop rate (a student who drew with another probability)."""
     details = check.details or {}
     n = _units(check)
     dropped = details.get("dropped")
     if not n or dropped is None:
         return None
     q = float(dropped) / n
+    accepted = details.get("accepted_interval")
+    if details.get("expected_fraction") is not None and accepted and \
+            accepted[0] <= dropped <= accepted[1]:
+        q = float(details["expected_fraction"])
     same = q * q + (1 - q) * (1 - q)
     if same >= 1.0:
         return None
