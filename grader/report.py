@@ -423,6 +423,10 @@ def check_details(check, show_expected=False):
             items.append(Detail("Greatest relative difference", text))
         if _num(d.get("rel_error")):
             items.append(Detail("rel_error (CS231n)", _sci(d["rel_error"])))
+        if 0 < check.score < check.max_score and _num(d.get("fraction_within")):
+            items.append(Detail("Partial credit",
+                                f"{d['fraction_within']:.1%} of the elements within tolerance: "
+                                f"{_points(check.score)} of {_points(check.max_score)} points"))
 
     if statistical:
         p = d.get("expected_fraction", d.get("drop_prob"))

@@ -439,6 +439,16 @@ def test_feedback_page_header_and_rows(spec):
     assert "not-checked" not in page.by_id
 
 
+def test_feedback_partial_credit(spec):
+    checks = [passing(o) for o in spec.outputs]
+    checks[0] = failing(spec.outputs[0], None, 27)
+    checks[0].score = 0.5
+    checks[0].details["fraction_within"] = 0.5
+    page = Page(render_feedback(submission("s", checks), spec, GENERATED_AT))
+    row = page.by_id["output-conv_forward_out"]
+    assert "0.5 / 1" in row and "50.0% of the elements within tolerance" in row
+
+
 def test_feedback_dropout_figures(spec):
     output = next(o for o in spec.outputs if o.statistical)
     checks = [passing(o) for o in spec.outputs]
