@@ -521,6 +521,15 @@ def test_feedback_of_a_graded_submission(tmp_path):
         check = next(c for c in result.checks if c.output == output.file)
         assert check.status in page.by_id[f"output-{output.file}"] or \
             report.STATUS_LABELS[check.status] in page.by_id[f"output-{output.file}"]
+    # The figures come from the real details (Comparison.to_dict, the dropout verdict's fields):
+    # a renamed key would make them vanish silently.
+    assert "Greatest absolute difference" in page.by_id["output-conv_forward_out"]
+    assert "rel_error (CS231n)" in page.by_id["output-conv_forward_out"]
+    dropout = grade.grade_submission(ROOT / "examples" / "submissions" / "e0000004d", context)
+    page = Page(render_feedback(dropout, context.assignment, GENERATED_AT))
+    row = page.by_id["output-dropout_forward_out_train"]
+    for figure in ("Dropped", "Accepted", "Binomial p-value", "probability <= 1e-06", "keep_probability"):
+        assert figure in row
     batch = BatchResult(context.assignment.name, [result], GENERATED_AT)
     written = write_reports(tmp_path, batch, context.assignment, GENERATED_AT)
     assert [p.name for p in written] == ["report.html", "expected.html"]
