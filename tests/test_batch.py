@@ -1,0 +1,137 @@
+"""Batch grading: the example class end to end, the same results whatever --jobs, a broken or
+stalling submission isolated, and every output written."""
+import json
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from grader import batch as batch_module
+from grader.batch import grade_batch
+from grader.cli import main
+
+from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "submissions"
+EXAMPLE_SCORES = {"e0000001a": 10, "e0000002b": 10, "e0000003c": 9, "e0000004d": 8,
+                  "e0000005e": 9, "e0000006f": 8, "e0000007g": 10, "e0000008h": 9}
+STAMP = "2026-01-01 00:00:00 UTC"
+
+
+def run_batch(root, out, **options):
+    return grade_batch(root, spec_path=SPEC, inputs_dir=INPUTS, expected_dir=EXPECTED,
+                       out_dir=out, generated_at=STAMP, **options)
+
+
+@pytest.fixture(scope="module")
+def example_batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grades")
+    return run_batch(EXAMPLES, out, jobs=2), out
+
+
+def test_example_class_scores(example_batch):
+    batch, out = example_batch
+    assert {s.id: s.score for s in batch.submissions} == EXAMPLE_SCORES
+    data = json.loads((out / "results.json").read_text())
+    assert data["assignment"] == "CS5242 Assignment 2 - Building CNNs"
+    assert [s["id"] for s in data["submissions"]] == sorted(EXAMPLE_SCORES)
+    assert {s["id"]: s["score"] for s in data["submissions"]} == EXAMPLE_SCORES
+
+
+def test_example_class_writes_every_output(example_batch):
+    _, out = example_batch
+    assert (out / "report.html").is_file()
+    gradebook = pd.read_csv(out / "gradebook.csv")
+    assert list(gradebook["id"]) == sorted(EXAMPLE_SCORES)
+    assert dict(zip(gradebook["id"], gradebook["total"])) == EXAMPLE_SCORES
+    pages = sorted(p.stem for p in (out / "feedback").glob("*.html"))
+    assert pages == sorted(EXAMPLE_SCORES)
+    assert not list(out.rglob("*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_results_are_identical_whatever_the_number_of_jobs(example_batch, tmp_path):
+    _, out2 = example_batch
+    out1 = tmp_path / "one"
+    run_batch(EXAMPLES, out1, jobs=1)
+    for name in ("results.json", "gradebook.csv", "report.html"):
+        assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
+
+
+def test_a_broken_submission_is_isolated(tmp_path):
+    a = load_assignment()
+    root = tmp_path / "class"
+    write_submission(root / "good" / "output_files", texts(a, correct_outputs(a, inputs(), 21)))
+    (root / "corrupt.zip").write_bytes(b"PK\x03\x04garbage")
+    (root / "empty").mkdir()
+    with zipfile.ZipFile(root / "slip.zip", "w") as z:
+        z.writestr("../../evil.csv", "1\n")
+    batch = run_batch(root, tmp_path / "out", jobs=2)
+    by_id = {s.id: s for s in batch.submissions}
+    assert by_id["good"].score == 10 and by_id["good"].error is None
+    assert by_id["corrupt"].score == 0 and "zip" in by_id["corrupt"].error
+    assert by_id["slip"].score == 0 and "evil.csv" in by_id["slip"].error
+    assert by_id["empty"].score == 0
+    assert all(c.status == "missing" for c in by_id["empty"].checks)
+    assert not (tmp_path / "evil.csv").exists()
+
+
+def test_a_stalling_submission_hits_the_time_limit(tmp_path, monkeypatch):
+    a = load_assignment()
+    root = tmp_path / "class"
+    for name in ("a", "slow", "z"):
+        write_submission(root / name / "output_files", texts(a, correct_outputs(a, inputs(), 22)))
+    real = batch_module.grade_submission
+
+    def stalls_on_slow(path, context, submission_id=None, source=None):
+        if submission_id == "slow":
+            time.sleep(30)
+        return real(path, context, submission_id=submission_id, source=source)
+
+    monkeypatch.setattr(batch_module, "grade_submission", stalls_on_slow)
+    started = time.monotonic()
+    batch = run_batch(root, tmp_path / "out", jobs=1, seconds=0.5)
+    assert time.monotonic() - started < 20
+    by_id = {s.id: s for s in batch.submissions}
+    assert by_id["slow"].score == 0 and "longer than 0.5 s" in by_id["slow"].error
+    assert by_id["a"].score == by_id["z"].score == 10
+
+
+def test_batch_cli_prints_a_summary(tmp_path):
+    result = CliRunner().invoke(main, ["batch", str(EXAMPLES), "--spec", str(SPEC), "--inputs",
+                                       str(INPUTS), "--expected", str(EXPECTED), "--out",
+                                       str(tmp_path / "g"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-2].startswith("graded 8 submissions: mean 91.2%, 3 with full marks, "
+                                "0 that could not be read")
+    assert lines[-1].startswith(f"report: {tmp_path / 'g'}/report.html")
+
+
+def test_batch_cli_unreadable_root_exits_1(tmp_path):
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "nope"), "--spec", str(SPEC),
+                                       "--inputs", str(INPUTS), "--expected", str(EXPECTED),
+                                       "--out", str(tmp_path / "g")])
+    assert result.exit_code == 1
+    assert result.output.startswith("cnngrade: error: ")
+
+
+def test_batch_requires_expected(tmp_path):
+    result = CliRunner().invoke(main, ["batch", str(EXAMPLES), "--spec", str(SPEC), "--inputs",
+                                       str(INPUTS), "--expected", str(tmp_path / "none"),
+                                       "--out", str(tmp_path / "g")])
+    assert result.exit_code == 1 and "manifest.json" in result.output
+
+
+def load_assignment():
+    from grader.spec import load_spec
+    return load_spec(SPEC)
+
+
+def inputs():
+    from grader.generate import read_inputs
+    return read_inputs(load_assignment(), INPUTS)
