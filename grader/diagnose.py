@@ -132,8 +132,9 @@ class Variant:
     tolerance), ``overlap`` (only the region shared with the expected output is compared: a size
     off by one, whose extra values are unknown; ``values`` is then the expected output), or
     ``rule`` (a random family, e.g. a dropout mask applied at test time, judged by ``rule``;
-    ``values`` is then one sample of it, for the audit). ``uncaught`` tells the audit why the
-    inputs may fail to catch it.
+    ``values`` is then one sample of it, for the audit), or ``count`` (only the count is known:
+    ``values`` is None). ``uncaught`` tells the audit why the inputs may fail to catch it;
+    ``brief`` names the mistake in a few words, for a count that several mistakes give.
     """
 
     code: str
@@ -143,7 +144,7 @@ class Variant:
     kind: str = "array"
     rule: tuple = ()
     uncaught: str = ""
-    brief: str = ""  # a short clause naming the mistake, for a count several mistakes could give
+    brief: str = ""
 
     @property
     def size(self):
@@ -234,7 +235,7 @@ def within(got, ref, rtol, atol, slack=0.0):
     if got.size != ref.size:
         return False
     got = got.reshape(ref.shape)
-    if not np.shape(slack) == ():
+    if np.ndim(slack):
         slack = np.reshape(slack, ref.shape)
     return bool(np.all(np.abs(got - ref) <= allowance(ref, rtol, atol) + slack))
 
@@ -336,7 +337,7 @@ def _overlap_matches(variant, got, rtol, atol, slack):
     theirs = ops.to_nchw(role, variant.values, layout)
     h = min(mine.shape[2], theirs.shape[2])
     w = min(mine.shape[3], theirs.shape[3])
-    if not np.shape(slack) == ():
+    if np.ndim(slack):
         slack = ops.to_nchw(role, np.reshape(slack, variant.shape), layout)[:, :, :h, :w]
     return within(mine[:, :, :h, :w], theirs[:, :, :h, :w], rtol, atol, slack)
 
@@ -1153,10 +1154,7 @@ class Diagnoser:
         if expected is not None and within(got, expected, rtol, atol):
             return None  # never diagnose a correct output
         if not got.any():
-            if expected is not None and not expected.any():
-                return None
-            if not output_spec.statistical or self._source(output_spec).any():
-                return explain("all_zero")
+            return self._all_zero(output_spec, expected)
         precision = printed_precision(got)
         slack = precision.slack.reshape(got.shape)
         if expected is not None and precision.coarse and within(got, expected, rtol, atol, slack):
@@ -1196,15 +1194,20 @@ class Diagnoser:
             stories = [f"{firsts[c].brief or c.replace('_', ' ')} (shape {tuple(firsts[c].shape)})"
                        for c in codes]
             return Diagnosis("wrong_count", f"{found} values is what " + ", or ".join(stories)
-                             + " would give: check the padding, the stride and the output-size "
-                             "formula")
+                             + " would give: check the output-size formula and its parameters")
         return Diagnosis("wrong_count", self._count_stories(output_spec, found))
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _source(self, output):
+    def _all_zero(self, output, expected):
+        if not output.statistical:
+            return None if expected is not None and not expected.any() else explain("all_zero")
         case = self.case(output)
-        return case.inputs[case.source_role]
+        if case.drop_prob ** output.size > _CHANCE:
+            return None  # a correct mask may drop everything
+        return Diagnosis("all_zero", "every value is 0: no unit was kept; keep a unit where the "
+                                     "random number is >= p and multiply, do not overwrite, "
+                                     f"{case.source_role} by the mask")
 
     def _low_precision(self, precision):
         return Diagnosis("low_precision",
@@ -1243,7 +1246,7 @@ class Diagnoser:
             k = found // expected_count
             stories.append(f"exactly {k} times the {expected_count} expected: was the file written "
                            f"{k} times (opened in append mode 'a', or the script run again)?")
-        if len(output.shape) == 4:
+        if len(output.shape) == 4 and output.role == "out":
             stories.extend(self._spatial_stories(output, found))
         if not stories:
             return (f"{found} values instead of {expected_count} (shape {output.shape}) match no "

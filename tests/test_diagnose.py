@@ -432,3 +432,21 @@ def test_keep_probability_course_is_told_its_own_convention():
     diagnosis = diagnoser.diagnose_values(train, x * keep / 0.3)
     assert diagnosis.code == "keep_probability"
     assert "KEEPING" in diagnosis.message and "p = 0.7" in diagnosis.message
+
+
+def test_matching_uses_the_grading_rule():
+    """grader.diagnose.within is grader.compare's rule, element for element."""
+    from grader.compare import compare
+    from grader.diagnose import within
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        ref = rng.normal(size=20) * 10.0 ** rng.integers(-3, 3)
+        got = ref + rng.normal(size=20) * np.abs(ref).max() * 10.0 ** rng.uniform(-7, -4)
+        assert within(got, ref, 1e-5, 1e-5) == compare(got, ref, 1e-5, 1e-5).passed
+    assert within(np.zeros(3), np.zeros(3), 1e-5, 1e-5)
+
+
+def test_an_all_dropped_train_output_is_diagnosed_only_when_chance_rules_it_out(assignment, inputs):
+    diagnoser = Diagnoser(assignment, inputs, None)
+    train = assignment.output("dropout_backward_out_train")  # p = 0.8 over 100 units: 2e-10
+    assert diagnoser.diagnose_values(train, np.zeros(train.shape)).code == "all_zero"
