@@ -187,7 +187,9 @@ def summary(comparison):
     c = comparison
     worst = f"worst {_diff(c.max_abs_err)} at {_fmt_index(c.max_abs_index)}"
     if c.passed:
-        return f"all {c.size} elements within tolerance; {worst} (up to {_allowed(c.atol_abs)} allowed)"
+        if c.max_abs_err == 0:
+            return f"all {c.size} elements match exactly"
+        return f"all {c.size} elements within tolerance; largest difference {_diff(c.max_abs_err)}"
     return f"{c.mismatches} / {c.size} elements differ; {worst}"
 
 

@@ -387,7 +387,11 @@ def test_describe_is_torch_testing_style():
 def test_messages_for_a_pass_and_tiny_fractions():
     expected = np.full(4096, 2.0)
     c = compare(expected, expected, 1e-5, 1e-5)
-    assert summary(c) == "all 4096 elements within tolerance; worst 0 at (0,) (up to 2e-05 allowed)"
+    assert summary(c) == "all 4096 elements match exactly"
+    near = expected.copy()
+    near[9] += 3e-6
+    assert summary(compare(near, expected, 1e-5, 1e-5)) == (
+        "all 4096 elements within tolerance; largest difference 3.0e-06")
     assert describe(c).startswith("Mismatched elements: 0 / 4096 (0.0%)\n")
     got = expected.copy()
     got[7] = 0.0
