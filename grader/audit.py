@@ -64,6 +64,8 @@ def audit_inputs(assignment, inputs):
 
 def _judge(case, code, variants):
     """Caught when every variant fails grading; the reason gives the narrowest margin."""
+    if not variants:
+        return AuditRow(case.output.file, code, "not applicable", "it has no form on this output")
     verdicts = [_verdict(case, v) for v in variants]
     missed = [(v, why) for v, (caught, _, why) in zip(variants, verdicts) if not caught]
     if missed:

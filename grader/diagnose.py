@@ -520,6 +520,8 @@ def _layout(case):
                    f"({wanted}) ({case.layout}); transpose with .transpose({back}) before flattening")
         variants.append(Variant("layout", message, case.expected.ravel()[order].reshape(shape),
                                 shape, uncaught="the output reads the same with its axes permuted"))
+    if not variants:
+        raise Inapplicable(f"with axes of size 1 in {shape}, no other axis order changes the file")
     return variants
 
 
@@ -1070,9 +1072,13 @@ def make_case(assignment, output, inputs, expected):
     return Case(assignment, problem, output, by_role, expected)
 
 
-def variants_for(case, include_audit_only=False):
+def variants_for(case, include_audit_only=False, strict=True):
     """(mistake, its variants, or the Inapplicable or Unrunnable it raised) for every catalogued
-    mistake that applies to ``case``, in catalogue order."""
+    mistake that applies to ``case``, in catalogue order.
+
+    With ``strict`` False (grading), a mistake whose computation fails on an unforeseen spec is
+    left out instead of raising: a diagnosis is advice, and must never cost a student a grade.
+    """
     results = []
     for mistake in MISTAKES:
         if not mistake.applies(case) or (mistake.audit_only and not include_audit_only):
@@ -1081,6 +1087,9 @@ def variants_for(case, include_audit_only=False):
             results.append((mistake, mistake.function(case)))
         except (Inapplicable, Unrunnable) as e:
             results.append((mistake, e))
+        except Exception:
+            if strict:
+                raise
     return results
 
 
@@ -1132,7 +1141,7 @@ class Diagnoser:
         if cached is None:
             case = self.case(output)
             same, other = [], []
-            for _, found in variants_for(case):
+            for _, found in variants_for(case, strict=False):
                 if isinstance(found, (Inapplicable, Unrunnable)):
                     continue
                 for variant in found:
