@@ -110,7 +110,7 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
             results = grade_all(sources, context, jobs, seconds, on_result=lambda: bar.update(1))
     else:
         results = grade_all(sources, context, jobs, seconds)
-    find_flags(results, context.expected.manifest)
+    find_flags(results, context.expected.manifest, context.assignment, context.inputs)
     batch = BatchResult(context.assignment.name, results, generated_at or timestamp())
     out_dir = Path(out_dir)
     write_text_atomic(out_dir / "results.json", to_json(batch.to_dict()))

@@ -86,10 +86,16 @@ def grade_submission(path, context, submission_id=None, source=None):
     source = source or SubmissionSource.from_path(Path(path))
     submission_id = submission_id or source.id
     notes = []
+    folder = None
     try:
         with open_submission(source, notes=notes) as folder:
             result = grade_folder(folder, context, submission_id)
     except SubmissionError as e:
+        # Name files as the student knows them, never by the grader's own (temporary) paths.
+        if e.path is not None:
+            e.path = _relative(_relative(e.path, source.path.parent), folder)
+            if Path(e.path).is_absolute():
+                e.path = Path(e.path).name
         result = failed_submission(submission_id, context, str(e))
     result.notes[:0] = notes
     return result

@@ -78,6 +78,37 @@ def test_a_broken_submission_is_isolated(tmp_path):
     assert by_id["empty"].score == 0
     assert all(c.status == "missing" for c in by_id["empty"].checks)
     assert not (tmp_path / "evil.csv").exists()
+    for submission in batch.submissions:  # files named as the student knows them, not our paths
+        assert str(tmp_path) not in (submission.error or "")
+
+
+def test_copied_work_is_flagged_and_scores_unchanged(tmp_path):
+    a = load_assignment()
+    root = tmp_path / "class"
+    # Honest students print their own digits (the reference's exact bytes would be flagged: they
+    # are what a copy of expected/ looks like, and the flag says the reference's code could be it).
+    shared = texts(a, correct_outputs(a, inputs(), 31), "%.12e")
+    write_submission(root / "alice" / "output_files", shared)
+    write_submission(root / "bob" / "output_files", shared)  # the same dropout masks as alice
+    write_submission(root / "carol" / "output_files",
+                     texts(a, correct_outputs(a, inputs(), 32), "%.12e"))
+    copier = {name: (EXPECTED / name).read_bytes() for name in shared if "train" not in name}
+    copier.update({name: shared_text for name, shared_text in
+                   texts(a, correct_outputs(a, inputs(), 33)).items() if "train" in name})
+    write_submission(root / "dave" / "output_files", copier)
+    batch = run_batch(root, tmp_path / "out", jobs=2)
+    by_id = {s.id: s for s in batch.submissions}
+    assert all(s.score == 10 for s in batch.submissions)
+    masks = {s.id: sorted(f.with_ for f in s.flags if f.code == "identical_dropout_mask")
+             for s in batch.submissions}
+    assert masks["alice"] == [["bob"], ["bob"]] and masks["bob"] == [["alice"], ["alice"]]
+    assert masks["carol"] == [] and masks["dave"] == []
+    assert any(f.code == "copied_expected" for f in by_id["dave"].flags)
+    assert not any(f.code == "copied_expected" for s in ("alice", "bob", "carol")
+                   for f in by_id[s].flags)
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    flagged = {s["id"]: [f["code"] for f in s["flags"]] for s in data["submissions"]}
+    assert "identical_dropout_mask" in flagged["alice"] and "copied_expected" in flagged["dave"]
 
 
 def test_a_stalling_submission_hits_the_time_limit(tmp_path, monkeypatch):
