@@ -5,6 +5,7 @@ gets it: untouched (nothing implemented), filled in with layers that delegate to
 (everything must then match expected/ and pass every self-check), and with one catalogued mistake
 at a time (the self-check must name it).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -454,3 +455,55 @@ def test_pip_install_ships_the_template(tmp_path):
     assert Path(run.stdout.strip()) == env_dir / "share" / "cnngrade" / "student_template"
     for name in TEMPLATE_FILES:
         assert (tmp_path / "handout" / name).read_bytes() == (TEMPLATE / name).read_bytes()
+
+
+# --- What `cnngrade check` makes of the template's outputs ---------------------------------------------
+
+def grade(submission, expected_dir):
+    from grader.grade import grade_submission, load_context
+
+    return grade_submission(submission, load_context(spec_path=SPEC, inputs_dir=INPUTS,
+                                                     expected_dir=expected_dir))
+
+
+@pytest.mark.parametrize("expected_dir", [None, EXPECTED], ids=["self-check", "with-expected"])
+def test_check_reports_every_output_of_the_untouched_template_missing(handout, expected_dir):
+    assert run_script(handout, "make_outputs.py").returncode == 1
+    result = grade(handout / "output_files", expected_dir)
+    assert result.error is None
+    assert [c.output + ".csv" for c in result.checks] == OUTPUT_FILES
+    assert [c.status for c in result.checks] == ["missing"] * len(OUTPUT_FILES)
+    assert result.score == 0
+
+
+def test_check_gives_the_filled_template_full_marks(filled):
+    assert run_script(filled, "make_outputs.py").returncode == 0
+    result = grade(filled / "output_files", EXPECTED)
+    assert [c.status for c in result.checks] == ["pass"] * len(OUTPUT_FILES), \
+        [(c.output, c.message) for c in result.checks if c.status != "pass"]
+    assert result.full_marks and result.score == result.max_score == 10
+
+
+def test_check_grades_the_hand_in_zip(filled):
+    """The hand-in the README asks for: e0123456g.zip holding output_files/."""
+    import zipfile
+
+    assert run_script(filled, "make_outputs.py").returncode == 0
+    with zipfile.ZipFile(filled / "e0123456g.zip", "w") as archive:
+        for path in sorted((filled / "output_files").iterdir()):
+            archive.write(path, f"output_files/{path.name}")
+    result = grade(filled / "e0123456g.zip", EXPECTED)
+    assert result.id == "e0123456g"
+    assert result.full_marks and result.score == 10
+
+
+def test_student_check_in_the_hand_out_uses_its_spec_and_inputs(filled, monkeypatch):
+    """`cnngrade check output_files` in the hand-out, as the README says: no options needed."""
+    assert run_script(filled, "make_outputs.py").returncode == 0
+    monkeypatch.chdir(filled)
+    result = CliRunner().invoke(main, ["check", "output_files", "--json", "result.json"])
+    assert result.exit_code == 0, result.output
+    assert "not checked" in result.output.lower()
+    checks = json.loads((filled / "result.json").read_text())["checks"]
+    assert {c["output"]: c["status"] for c in checks} == {
+        o.file: "pass" if o.statistical else "unchecked" for o in load_spec(SPEC).outputs}
