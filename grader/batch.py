@@ -14,7 +14,9 @@ from .atomic import write_text_atomic
 from .errors import SubmissionError
 from .flags import find_flags
 from .grade import failed_submission, grade_submission, load_context
+from .gradebook import write_gradebook
 from .intake import list_submissions
+from .report import FEEDBACK_DIR, feedback_names, write_class_report, write_feedback
 from .results import BatchResult, timestamp, to_json
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
@@ -45,16 +47,16 @@ def time_limit(seconds):
 
 
 _worker_context = None
-_worker_time_limit = None
+_worker_options = None
 
 
-def _init_worker(context, seconds):
-    global _worker_context, _worker_time_limit
-    _worker_context, _worker_time_limit = context, seconds
+def _init_worker(context, options):
+    global _worker_context, _worker_options
+    _worker_context, _worker_options = context, options
 
 
-def _grade_one(source):
-    return grade_with_limit(source, _worker_context, _worker_time_limit)
+def _grade_one(task):
+    return grade_and_write_feedback(task, _worker_context, **_worker_options)
 
 
 def grade_with_limit(source, context, seconds):
@@ -70,20 +72,31 @@ def grade_with_limit(source, context, seconds):
                                  "please report it")
 
 
-def grade_all(sources, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, on_result=None):
-    """SubmissionResults for ``sources`` in their order, graded by ``jobs`` worker processes."""
-    if jobs <= 1 or len(sources) <= 1:
+def grade_and_write_feedback(task, context, seconds, generated_at):
+    """Grade ``task = (source, feedback page path)`` and write its page where the worker is, so
+    that pages are rendered in parallel and the main process holds only the results."""
+    source, page = task
+    result = grade_with_limit(source, context, seconds)
+    write_feedback(page, result, context.assignment, generated_at)
+    return result
+
+
+def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None):
+    """SubmissionResults for ``tasks`` (source, feedback page) in their order, graded by ``jobs``
+    worker processes."""
+    options = {"seconds": seconds, "generated_at": generated_at}
+    if jobs <= 1 or len(tasks) <= 1:
         results = []
-        for source in sources:
-            results.append(grade_with_limit(source, context, seconds))
+        for task in tasks:
+            results.append(grade_and_write_feedback(task, context, **options))
             if on_result:
                 on_result()
         return results
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(context, seconds)) as pool:
+                             initargs=(context, options)) as pool:
         results = []
-        chunk = max(1, min(16, len(sources) // (jobs * 4)))
-        for result in pool.map(_grade_one, sources, chunksize=chunk):
+        chunk = max(1, min(16, len(tasks) // (jobs * 4)))
+        for result in pool.map(_grade_one, tasks, chunksize=chunk):
             results.append(result)
             if on_result:
                 on_result()
@@ -99,21 +112,33 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     ``progress``, if given, is a callable receiving the number of submissions and returning a
     context manager with an ``update(n)`` method (click.progressbar fits).
     """
-    from .gradebook import write_gradebook
-    from .report import write_reports
-
     context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
     sources = list_submissions(Path(root))
+    out_dir = Path(out_dir)
+    generated_at = generated_at or timestamp()
+    names = feedback_names(source.id for source in sources)
+    feedback_dir = out_dir / FEEDBACK_DIR
+    _remove_stale_pages(feedback_dir, names)
+    tasks = [(source, feedback_dir / name) for source, name in zip(sources, names)]
     jobs = jobs or os.cpu_count() or 1
     if progress is not None:
-        with progress(len(sources)) as bar:
-            results = grade_all(sources, context, jobs, seconds, on_result=lambda: bar.update(1))
+        with progress(len(tasks)) as bar:
+            results = grade_all(tasks, context, jobs, seconds, generated_at,
+                                on_result=lambda: bar.update(1))
     else:
-        results = grade_all(sources, context, jobs, seconds)
+        results = grade_all(tasks, context, jobs, seconds, generated_at)
     find_flags(results, context.expected.manifest, context.assignment, context.inputs)
-    batch = BatchResult(context.assignment.name, results, generated_at or timestamp())
-    out_dir = Path(out_dir)
-    write_text_atomic(out_dir / "results.json", to_json(batch.to_dict()))
+    batch = BatchResult(context.assignment.name, results, generated_at)
+    write_text_atomic(out_dir / "results.json", to_json(batch.to_dict(), indent=None))
     write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
-    write_reports(out_dir, batch, context.assignment, batch.generated_at)
+    write_class_report(out_dir, batch, context.assignment, generated_at, names)
     return batch
+
+
+def _remove_stale_pages(feedback_dir, names):
+    """Pages of an earlier run for students no longer in the class would mislead: remove them."""
+    if feedback_dir.is_dir():
+        keep = set(names)
+        for page in feedback_dir.glob("*.html"):
+            if page.name not in keep:
+                page.unlink()

@@ -6,7 +6,7 @@ worth zero and the other outputs are still graded; a submission that cannot be o
 becomes a result with ``error`` set. Nothing here prints.
 """
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 
@@ -180,7 +180,7 @@ def _judge_dropout(output, got, context, result, fingerprints):
     verdict = check_dropout_train(got, source, problem.drop_prob, output.rtol, output.atol,
                                   source_name=source_role)
     fields = dict(size=verdict.size, mismatches=verdict.bad_values,
-                  details={**asdict(verdict), "report": verdict.describe(),
+                  details={**_figures(verdict), "report": verdict.describe(),
                            "mask_sha256": verdict.mask_digest, **fingerprints})
     if verdict.passed:
         return result("pass", verdict.message, score=output.points, **fields)
@@ -188,6 +188,12 @@ def _judge_dropout(output, got, context, result, fingerprints):
     if diagnosis is None and verdict.diagnosis:
         diagnosis = explain(verdict.diagnosis)
     return result("fail", verdict.message, diagnosis=diagnosis, **fields)
+
+
+def _figures(verdict):
+    """The verdict's figures for a check's details; its message and diagnosis are the check's."""
+    return {f.name: getattr(verdict, f.name) for f in fields(verdict)
+            if f.name not in ("message", "diagnosis", "mask_digest")}
 
 
 def _without_expected_values(figures):

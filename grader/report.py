@@ -887,10 +887,20 @@ def write_reports(out_dir, batch, assignment, generated_at):
     """
     out_dir = Path(out_dir)
     names = feedback_names(s.id for s in batch.submissions)
-    written = [out_dir / REPORT_NAME]
-    write_text_atomic(written[0], render_class_report(batch, assignment, generated_at, names=names))
+    written = [write_class_report(out_dir, batch, assignment, generated_at, names)]
     for sub, name in zip(batch.submissions, names):
-        path = out_dir / FEEDBACK_DIR / name
-        write_text_atomic(path, render_feedback(sub, assignment, generated_at))
-        written.append(path)
+        written.append(write_feedback(out_dir / FEEDBACK_DIR / name, sub, assignment, generated_at))
     return written
+
+
+def write_class_report(out_dir, batch, assignment, generated_at, names):
+    """Write ``out_dir/report.html`` (linking to ``feedback/<name>`` for ``names``); its path."""
+    path = Path(out_dir) / REPORT_NAME
+    write_text_atomic(path, render_class_report(batch, assignment, generated_at, names=names))
+    return path
+
+
+def write_feedback(path, result, assignment, generated_at):
+    """Write one student's feedback page atomically; its path."""
+    write_text_atomic(path, render_feedback(result, assignment, generated_at))
+    return Path(path)
