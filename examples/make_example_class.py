@@ -26,10 +26,45 @@ from grader.spec import load_spec  # noqa: E402
 ZIP_DATE = (2017, 10, 1, 12, 0, 0)  # fixed, so the zip is byte-identical on every run
 
 
-def correct_outputs(assignment, inputs, seed):
-    """file name -> correct output array; train masks drawn from ``seed`` (distinct per student)."""
+def naive_conv(x, w, b, dout, stride, pad):
+    """A student's own loop convolution (NCHW, per-side pad): correct, but its sums run in another
+    order than the reference's, so its files are not byte-identical to expected/ (which the batch
+    would flag as copied)."""
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    out = np.zeros((N, F, H_out, W_out))
+    dx_pad, dw, db = np.zeros_like(x_pad), np.zeros_like(w), np.zeros(F)
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+                    if dout is not None:
+                        g = dout[n, f, i, j]
+                        dx_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW] += w[f] * g
+                        dw[f] += window * g
+                        db[f] += g
+    return {"out": out, "dx": dx_pad[:, :, pad:pad + H, pad:pad + W], "dw": dw, "db": db}
+
+
+def correct_outputs(assignment, inputs, seed, own_conv=True):
+    """file name -> correct output array; train masks drawn from ``seed`` (distinct per student).
+
+    ``own_conv`` computes the convolutions with the student's own loops rather than the reference.
+    """
     outputs = dict(compute_expected(assignment, inputs))
     for problem in assignment.problems:
+        if own_conv and problem.op.startswith("conv") and problem.layout == "NCHW":
+            arrays = {spec.role: inputs[spec.file] for spec in problem.inputs}
+            params = problem.reference_params
+            results = naive_conv(arrays["x"], arrays["w"], arrays["b"], arrays.get("dout"),
+                                 params["stride"], params["pad"])
+            for spec in problem.outputs:
+                outputs[spec.file] = results[spec.role]
         if problem.op.startswith("dropout"):
             arrays = {spec.role: inputs[spec.file] for spec in problem.inputs}
             results = ops.run(problem, arrays, dropout_seed=seed * 1000 + len(problem.name))
@@ -106,6 +141,11 @@ def students(assignment, inputs):
     zipped = texts(assignment, correct_outputs(assignment, inputs, seed=7), "%.6e")
     zipped = {name: text.replace(" ", ",").replace("\n", "\r\n") for name, text in zipped.items()}
     classes["e0000007g.zip"] = (zipped, "e0000007g/output_files")
+
+    # A copy of the instructors' expected/ files, and e0000001a's dropout masks: full marks,
+    # and both flags in the instructor's report (flags never change a score).
+    copier = texts(assignment, correct_outputs(assignment, inputs, seed=1, own_conv=False))
+    classes["e0000009i"] = (copier, "output_files")
 
     # True convolution (a flipped kernel) in conv_forward.
     conv = correct_outputs(assignment, inputs, seed=8)

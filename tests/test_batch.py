@@ -19,7 +19,8 @@ from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_subm
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "submissions"
 EXAMPLE_SCORES = {"e0000001a": 10, "e0000002b": 10, "e0000003c": 9, "e0000004d": 8,
-                  "e0000005e": 9, "e0000006f": 8, "e0000007g": 10, "e0000008h": 9}
+                  "e0000005e": 9, "e0000006f": 8, "e0000007g": 10, "e0000008h": 9,
+                  "e0000009i": 10}
 STAMP = "2026-01-01 00:00:00 UTC"
 
 
@@ -52,6 +53,13 @@ def test_example_class_writes_every_output(example_batch):
     pages = sorted(p.stem for p in (out / "feedback").glob("*.html"))
     assert pages == sorted(EXAMPLE_SCORES)
     assert not list(out.rglob("*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_example_class_flags_only_the_copier(example_batch):
+    batch, _ = example_batch
+    flags = {s.id: sorted({f.code for f in s.flags}) for s in batch.submissions if s.flags}
+    assert flags == {"e0000001a": ["identical_dropout_mask"],
+                     "e0000009i": ["copied_expected", "identical_dropout_mask"]}
 
 
 def test_results_are_identical_whatever_the_number_of_jobs(example_batch, tmp_path):
@@ -138,8 +146,8 @@ def test_batch_cli_prints_a_summary(tmp_path):
                                        str(tmp_path / "g"), "--jobs", "1"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[-2].startswith("graded 8 submissions: mean 91.2%, 3 with full marks, "
-                                "0 that could not be read")
+    assert lines[-2] == ("graded 9 submissions: mean 92.2%, 4 with full marks, "
+                         "0 that could not be read, 2 flagged")
     assert lines[-1].startswith(f"report: {tmp_path / 'g'}/report.html")
 
 
