@@ -4,13 +4,16 @@ results, the gradebook and the reports, each atomically.
 Each submission is graded under a time limit, so nothing a student hands in can stall the batch;
 results come back in submission order whatever the number of workers.
 """
+import json
 import os
+import shutil
 import signal
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from .atomic import write_text_atomic
+from .atomic import atomic_text_writer
 from .errors import SubmissionError
 from .flags import find_flags
 from .grade import failed_submission, grade_submission, load_context
@@ -20,6 +23,11 @@ from .report import FEEDBACK_DIR, feedback_names, write_class_report, write_feed
 from .results import BatchResult, timestamp, to_json
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
+
+# The only figures of a check the batch keeps after its feedback page and JSON are written: what
+# the flags compare (fingerprints, and the dropout counts behind the odds of a coincidence).
+FLAG_FIGURES = {"file_sha256", "mask_sha256", "dropped", "tested", "size", "structure_failures",
+                "accepted_interval", "expected_fraction", "diagnosis"}
 
 
 class TimeLimitExceeded(SubmissionError):
@@ -73,17 +81,24 @@ def grade_with_limit(source, context, seconds):
 
 
 def grade_and_write_feedback(task, context, seconds, generated_at):
-    """Grade ``task = (source, feedback page path)`` and write its page where the worker is, so
-    that pages are rendered in parallel and the main process holds only the results."""
-    source, page = task
+    """Grade ``task = (source, feedback page, spool file)``; write its feedback page and its full
+    JSON where the worker is, and return the result without the figures only those need.
+
+    Pages are so rendered in parallel, and the main process holds a small summary per student:
+    its memory stays flat however large the class.
+    """
+    source, page, spool = task
     result = grade_with_limit(source, context, seconds)
     write_feedback(page, result, context.assignment, generated_at)
+    spool.write_text(to_json(result.to_dict(), indent=None))
+    for check in result.checks:
+        check.details = {k: v for k, v in check.details.items() if k in FLAG_FIGURES}
     return result
 
 
 def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None):
-    """SubmissionResults for ``tasks`` (source, feedback page) in their order, graded by ``jobs``
-    worker processes."""
+    """SubmissionResults for ``tasks`` (source, feedback page, spool file) in their order, graded
+    by ``jobs`` worker processes."""
     options = {"seconds": seconds, "generated_at": generated_at}
     if jobs <= 1 or len(tasks) <= 1:
         results = []
@@ -119,20 +134,40 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     names = feedback_names(source.id for source in sources)
     feedback_dir = out_dir / FEEDBACK_DIR
     _remove_stale_pages(feedback_dir, names)
-    tasks = [(source, feedback_dir / name) for source, name in zip(sources, names)]
-    jobs = jobs or os.cpu_count() or 1
-    if progress is not None:
-        with progress(len(tasks)) as bar:
-            results = grade_all(tasks, context, jobs, seconds, generated_at,
-                                on_result=lambda: bar.update(1))
-    else:
-        results = grade_all(tasks, context, jobs, seconds, generated_at)
-    find_flags(results, context.expected.manifest, context.assignment, context.inputs)
-    batch = BatchResult(context.assignment.name, results, generated_at)
-    write_text_atomic(out_dir / "results.json", to_json(batch.to_dict(), indent=None))
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    spool_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".results-"))
+    try:
+        tasks = [(source, feedback_dir / name, spool_dir / f"{i}.json")
+                 for i, (source, name) in enumerate(zip(sources, names))]
+        jobs = jobs or os.cpu_count() or 1
+        if progress is not None:
+            with progress(len(tasks)) as bar:
+                results = grade_all(tasks, context, jobs, seconds, generated_at,
+                                    on_result=lambda: bar.update(1))
+        else:
+            results = grade_all(tasks, context, jobs, seconds, generated_at)
+        find_flags(results, context.expected.manifest, context.assignment, context.inputs)
+        batch = BatchResult(context.assignment.name, results, generated_at)
+        _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
+    finally:
+        shutil.rmtree(spool_dir, ignore_errors=True)
     write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
     write_class_report(out_dir, batch, context.assignment, generated_at, names)
     return batch
+
+
+def _write_results_json(path, batch, spools):
+    """results.json from each submission's spooled JSON and its flags, one student at a time."""
+    head = to_json({"assignment": batch.assignment, "generated_at": batch.generated_at,
+                    "submissions": []}, indent=None)
+    opening = head[:head.rindex("[") + 1]
+    with atomic_text_writer(path) as out:
+        out.write(opening)
+        for i, (submission, spool) in enumerate(zip(batch.submissions, spools)):
+            data = json.loads(spool.read_text("utf-8"))
+            data["flags"] = [flag.to_dict() for flag in submission.flags]
+            out.write((", " if i else "") + to_json(data, indent=None).rstrip("\n"))
+        out.write("]}\n")
 
 
 def _remove_stale_pages(feedback_dir, names):
