@@ -70,6 +70,18 @@ def test_results_are_identical_whatever_the_number_of_jobs(example_batch, tmp_pa
         assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
 
 
+def test_a_rerun_removes_pages_of_students_no_longer_in_the_class(tmp_path):
+    a = load_assignment()
+    root = tmp_path / "class"
+    for name in ("ann", "ben"):
+        write_submission(root / name / "output_files", texts(a, correct_outputs(a, inputs(), 23)))
+    run_batch(root, tmp_path / "out", jobs=1)
+    shutil.rmtree(root / "ben")
+    run_batch(root, tmp_path / "out", jobs=1)
+    assert sorted(p.name for p in (tmp_path / "out" / "feedback").iterdir()) == ["ann.html"]
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+
+
 def test_a_broken_submission_is_isolated(tmp_path):
     a = load_assignment()
     root = tmp_path / "class"
