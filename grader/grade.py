@@ -169,7 +169,12 @@ def grade_output(output, file, context, root):
     if comparison.passed:
         return result("pass", comparing.summary(comparison), score=output.points, **fields)
     partial_score = output.points * comparison.fraction_within if output.partial else 0.0
-    return result("fail", comparing.summary(comparison), score=partial_score,
+    message = comparing.summary(comparison)
+    if context.show_expected:  # instructors only: the values at the worst element
+        index = comparison.max_abs_index
+        figures["expected_at_worst"] = float(expected[index])
+        message += f" (expected {expected[index]:.8g}, got {got[index]:.8g} there)"
+    return result("fail", message, score=partial_score,
                   diagnosis=context.diagnoser.diagnose_values(output, got), **fields)
 
 

@@ -100,3 +100,21 @@ def test_a_hostile_submission_never_gives_a_traceback(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     assert "conv_backward_out_db.csv: is a link" in result.output
+
+
+def test_check_writes_a_self_contained_feedback_page(tmp_path):
+    page = tmp_path / "feedback.html"
+    result = run("check", EXAMPLES / "e0000003c", *COMMON, "--expected", EXPECTED, "--html", page)
+    assert result.exit_code == 0
+    html = page.read_text()
+    assert "e0000003c" in html and "column_major" in html
+    assert "<script" not in html.lower() and "http://" not in html and "https://" not in html
+
+
+def test_show_expected_is_for_instructors_only():
+    args = ["check", EXAMPLES / "e0000008h", *COMMON, "--expected", EXPECTED]
+    student = run(*args).output
+    instructor = run(*args, "--show-expected").output
+    assert "expected " not in student.split("conv_forward_out", 1)[1].splitlines()[0]
+    line = next(l for l in instructor.splitlines() if l.startswith("conv_forward_out"))
+    assert "(expected " in line and ", got " in line
