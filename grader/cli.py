@@ -141,12 +141,13 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
 
 
 @main.command()
-@click.argument("out_dir", type=click.Path(file_okay=False))
 @spec_option
 @inputs_option
+@click.option("--out", "out_dir", default="handout", show_default=True,
+              type=click.Path(file_okay=False), help="A new or empty folder for the hand-out.")
 @reports_errors
 def template(out_dir, spec_path, inputs_dir):
-    """Write the student hand-out to OUT_DIR: layer skeletons, scripts, input files and spec."""
+    """Write the student hand-out: layer skeletons, scripts, input files and spec (never expected/)."""
     from .template import write_template
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)

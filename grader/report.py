@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from .atomic import write_text_atomic
+from .atomic import atomic_text_writer, write_text_atomic
 from .results import STATUSES
 
 FEEDBACK_DIR = "feedback"
@@ -896,7 +896,12 @@ def write_reports(out_dir, batch, assignment, generated_at):
 def write_class_report(out_dir, batch, assignment, generated_at, names):
     """Write ``out_dir/report.html`` (linking to ``feedback/<name>`` for ``names``); its path."""
     path = Path(out_dir) / REPORT_NAME
-    write_text_atomic(path, render_class_report(batch, assignment, generated_at, names=names))
+    report = build_class_report(batch, assignment, generated_at, names=names)
+    # Streamed: a large class's page is never held whole in memory.
+    with atomic_text_writer(path) as out:
+        for chunk in _template("report.html").generate(report=report,
+                                                       generated_at=report.generated_at):
+            out.write(chunk)
     return path
 
 

@@ -208,7 +208,7 @@ def test_missing_template_says_where_it_looked(tmp_path, monkeypatch):
 
 def test_cli_template(tmp_path):
     runner = CliRunner()
-    args = ["template", str(tmp_path / "h"), "--spec", str(SPEC), "--inputs", str(INPUTS)]
+    args = ["template", "--out", str(tmp_path / "h"), "--spec", str(SPEC), "--inputs", str(INPUTS)]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote the student template (20 files) to {tmp_path / 'h'}\n"
