@@ -173,7 +173,7 @@ def describe(comparison):
     if c.size == 0:
         return "Mismatched elements: 0 / 0 (an empty output)"
     return "\n".join([
-        f"Mismatched elements: {c.mismatches} / {c.size} ({_percent(c.mismatches, c.size)})",
+        f"Mismatched elements: {c.mismatches} / {c.size} ({fraction_text(c.mismatches, c.size)})",
         f"Greatest absolute difference: {_diff(c.max_abs_err)} at index {_fmt_index(c.max_abs_index)} "
         f"(up to {_allowed(c.atol_abs)} allowed)",
         f"Greatest relative difference: {_diff(c.max_rel_err)} at index {_fmt_index(c.max_rel_index)} "
@@ -212,7 +212,8 @@ def _allowed(value):
     return "0" if value == 0 else f"{value:.2g}"
 
 
-def _percent(part, whole):
+def fraction_text(part, whole):
+    """``part / whole`` as torch.testing words it: never 0.0% for one element, never 100.0% short of all."""
     fraction = part / whole
     if 0 < fraction < 0.001:
         return "<0.1%"

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import jinja2
 
 from .atomic import atomic_text_writer, write_text_atomic
+from .compare import fraction_text
 from .results import STATUSES
 
 FEEDBACK_DIR = "feedback"
@@ -404,7 +405,7 @@ def check_details(check, show_expected=False):
     if not statistical and check.status in ("pass", "fail"):
         if _num(mismatches) and _num(size) and size:
             items.append(Detail("Mismatched elements",
-                                f"{mismatches} / {size} ({_fraction_text(mismatches, size)})"))
+                                f"{mismatches} / {size} ({fraction_text(mismatches, size)})"))
         abs_err = check.max_abs_err if check.max_abs_err is not None else d.get("max_abs_err")
         if _num(abs_err):
             text = _sci(abs_err)
@@ -478,15 +479,6 @@ def check_details(check, show_expected=False):
             if key.startswith("expected") and key not in ("expected_fraction",):
                 items.append(Detail(key.replace("_", " "), _plain(d[key])))
     return tuple(items)
-
-
-def _fraction_text(part, whole):
-    fraction = part / whole
-    if 0 < fraction < 0.001:
-        return "<0.1%"
-    if 0.999 < fraction < 1:
-        return ">99.9%"
-    return f"{fraction:.1%}"
 
 
 def _prob(value):

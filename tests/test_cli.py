@@ -3,12 +3,11 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
 
-from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission
+from simulated import EXPECTED, INPUTS, SPEC, write_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "submissions"

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import reference
-from grader import ops
 from grader.compare import Comparison, compare, describe, summary
 from grader.generate import compute_expected, make_inputs
 from grader.spec import DEFAULT_ATOL, DEFAULT_RTOL, load_spec

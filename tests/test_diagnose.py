@@ -17,11 +17,11 @@ import reference
 from grader import ops
 from grader.diagnose import CATALOGUE, MISTAKES, Diagnoser, explain, printed_precision
 from grader.generate import compute_expected, make_inputs
-from grader.grade import grade_submission, load_context
+from grader.grade import grade_submission
 from grader.reading import CountMismatch
 from grader.spec import load_spec
 
-from simulated import EXPECTED, INPUTS, ROOT, SPEC, correct_outputs, texts, write_submission
+from simulated import ROOT, SPEC, correct_outputs, texts, write_submission
 
 DESIGN_CODES = ("column_major", "flipped_kernel", "pad_convention", "wrong_count", "low_precision",
                 "sign_flip", "missing_bias", "not_accumulated", "keep_probability", "no_scaling",
@@ -30,21 +30,6 @@ DESIGN_CODES = ("column_major", "flipped_kernel", "pad_convention", "wrong_count
 # A diagnosis on a failing output costs a few comparisons once its variants are cached; this bound
 # leaves a wide margin for a loaded machine (measured: under 1 ms).
 MAX_SECONDS_PER_DIAGNOSIS = 0.02
-
-
-@pytest.fixture(scope="module")
-def context():
-    return load_context(SPEC, INPUTS, EXPECTED)
-
-
-@pytest.fixture(scope="module")
-def assignment(context):
-    return context.assignment
-
-
-@pytest.fixture(scope="module")
-def inputs(context):
-    return context.inputs
 
 
 @pytest.fixture(scope="module")

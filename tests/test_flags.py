@@ -2,38 +2,22 @@
 independent correct students never are, however many; flags never change a score."""
 import math
 import re
-import shutil
 
 import numpy as np
 import pytest
 
 import loops
 from grader.flags import find_flags, independent_shas, pair_log10_probability
-from grader.grade import grade_submission, load_context
+from grader.grade import grade_submission
 from grader.results import CheckResult, SubmissionResult
 
-from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission
+from simulated import EXPECTED, correct_outputs, texts, write_submission
 
 CLASS_SIZE = 200
 # Deterministic outputs whose expected bytes no independent implementation reproduces (their
 # values carry the reference's own rounding); the others are written byte-identically by any
 # correct float64 code (a max, a copy, the identity, NumPy's own sum).
 FINGERPRINT_OUTPUTS = {"conv_forward_out", "conv_backward_out_dx", "conv_backward_out_dw"}
-
-
-@pytest.fixture(scope="module")
-def context():
-    return load_context(SPEC, INPUTS, EXPECTED)
-
-
-@pytest.fixture(scope="module")
-def assignment(context):
-    return context.assignment
-
-
-@pytest.fixture(scope="module")
-def inputs(context):
-    return context.inputs
 
 
 def rows_text(array):

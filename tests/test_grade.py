@@ -7,27 +7,10 @@ import numpy as np
 import pytest
 
 from grader.errors import StaleExpectedError
-from grader.generate import make_inputs, read_inputs
 from grader.grade import grade_submission, load_context
 from grader.results import to_json
-from grader.spec import load_spec, parse_spec
 
 from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission
-
-
-@pytest.fixture(scope="module")
-def context():
-    return load_context(SPEC, INPUTS, EXPECTED)
-
-
-@pytest.fixture(scope="module")
-def assignment(context):
-    return context.assignment
-
-
-@pytest.fixture(scope="module")
-def inputs(context):
-    return context.inputs
 
 
 def grade_files(tmp_path, context, files, name="e0123456g"):
@@ -105,10 +88,7 @@ def test_wrong_values_fail_with_located_worst_difference(tmp_path, context, assi
 
 
 def test_partial_credit_from_the_spec(tmp_path, inputs):
-    data = json.loads(json.dumps(__import__("tomllib").loads(SPEC.read_text())))
-    data["tolerance"]["partial"] = True
     spec_file = tmp_path / "partial.toml"
-    import tomllib  # noqa: F401  (Python >= 3.11 in tests; the spec text is rewritten below)
     spec_file.write_text(SPEC.read_text().replace("partial = false", "partial = true"))
     context = load_context(spec_file, INPUTS, EXPECTED)
     a = context.assignment

@@ -363,7 +363,6 @@ def test_shared_masks_are_merged_into_groups(spec):
 
 
 def test_student_table_links_to_feedback_pages(batch, class_html):
-    page = Page(class_html)
     ids = sorted((s.id for s in batch.submissions), key=lambda i: (i.casefold(), i))
     names = dict(zip((s.id for s in batch.submissions),
                      feedback_names(s.id for s in batch.submissions)))

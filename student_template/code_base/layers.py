@@ -30,7 +30,7 @@ Conventions of this assignment (the grader checks them):
 Check your work with ``python self_check.py``, then write your outputs with
 ``python make_outputs.py``.
 """
-import numpy as np
+import numpy as np  # noqa: F401  (your layers will need it)
 
 
 def conv_forward(x, w, b, conv_param):
