@@ -147,7 +147,8 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
         else:
             results = grade_all(tasks, context, jobs, seconds, generated_at)
         find_flags(results, context.expected.manifest, context.assignment, context.inputs)
-        batch = BatchResult(context.assignment.name, results, generated_at)
+        batch = BatchResult(context.assignment.name, results, generated_at,
+                            ignored=[path.name for path in sources.ignored])
         _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
@@ -159,7 +160,7 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
 def _write_results_json(path, batch, spools):
     """results.json from each submission's spooled JSON and its flags, one student at a time."""
     head = to_json({"assignment": batch.assignment, "generated_at": batch.generated_at,
-                    "submissions": []}, indent=None)
+                    "ignored": batch.ignored, "submissions": []}, indent=None)
     opening = head[:head.rindex("[") + 1]
     with atomic_text_writer(path) as out:
         out.write(opening)

@@ -94,9 +94,11 @@ class BatchResult:
     assignment: str
     submissions: list
     generated_at: str = ""
+    ignored: list = field(default_factory=list)  # loose files under ROOT: neither folder nor zip
 
     def to_dict(self):
         return {"assignment": self.assignment, "generated_at": self.generated_at,
+                "ignored": list(self.ignored),
                 "submissions": [s.to_dict() for s in self.submissions]}
 
 

@@ -42,7 +42,11 @@ def format_batch_summary(batch, out_dir):
     full = sum(1 for s in subs if s.max_score and s.score >= s.max_score)
     errors = sum(1 for s in subs if s.error)
     flagged = sum(1 for s in subs if s.flags)
-    return "\n".join([
+    lines = []
+    if batch.ignored:
+        lines.append(f"ignored {len(batch.ignored)} loose files under ROOT (a submission is a "
+                     f"folder or a .zip): {', '.join(batch.ignored)}")
+    return "\n".join(lines + [
         f"graded {count} submissions: mean {mean:.1f}%, {full} with full marks, "
         f"{errors} that could not be read, {flagged} flagged",
         f"report: {out_dir}/report.html   gradebook: {out_dir}/gradebook.csv   "

@@ -87,6 +87,7 @@ def test_a_broken_submission_is_isolated(tmp_path):
     root = tmp_path / "class"
     write_submission(root / "good" / "output_files", texts(a, correct_outputs(a, inputs(), 21)))
     (root / "corrupt.zip").write_bytes(b"PK\x03\x04garbage")
+    (root / "notes.pdf").write_bytes(b"%PDF-1.4")
     (root / "empty").mkdir()
     with zipfile.ZipFile(root / "slip.zip", "w") as z:
         z.writestr("../../evil.csv", "1\n")
@@ -98,6 +99,8 @@ def test_a_broken_submission_is_isolated(tmp_path):
     assert by_id["empty"].score == 0
     assert all(c.status == "missing" for c in by_id["empty"].checks)
     assert not (tmp_path / "evil.csv").exists()
+    assert batch.ignored == ["notes.pdf"]
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["ignored"] == ["notes.pdf"]
     for submission in batch.submissions:  # files named as the student knows them, not our paths
         assert str(tmp_path) not in (submission.error or "")
 
