@@ -25,9 +25,15 @@ def format_submission(result, color=False):
         lines.append(f"submission error: {result.error}")
     for note in result.notes:
         lines.append(f"note: {note}")
-    lines.append(f"score: {_points(result.score)} / {_points(result.max_score)} "
-                 f"({result.percent:.0f}%)")
-    if not result.checked_expected:
+    if result.checked_expected:
+        lines.append(f"score: {_points(result.score)} / {_points(result.max_score)} "
+                     f"({result.percent:.0f}%)")
+    else:
+        # A self-check has no score to give: what was not judged is neither earned nor lost.
+        counts = {status: sum(c.status == status for c in result.checks) for status in _STATUS_STYLE}
+        problems = counts["fail"] + counts["error"] + counts["missing"]
+        lines.append(f"self-check: {counts['pass']} passed, {problems} with problems, "
+                     f"{counts['unchecked']} read but not checked for correctness")
         lines.append("Deterministic outputs were NOT checked for correctness (no expected outputs "
                      "given): only their names, value counts and format, and the dropout "
                      "statistics, were checked.")

@@ -52,6 +52,9 @@ def test_check_without_expected_says_what_was_not_checked(tmp_path):
     assert "Deterministic outputs were NOT checked for correctness (no expected outputs given)" \
         in result.output
     assert "dropout_forward_out_train   pass" in result.output
+    assert "self-check: 2 passed, 0 with problems, 8 read but not checked for correctness" \
+        in result.output.splitlines()
+    assert "score:" not in result.output
 
 
 def test_check_named_expected_that_is_missing_exits_1(tmp_path):
