@@ -358,7 +358,8 @@ def _in(path, top):
 
 
 def _where_note(chosen, top):
-    if chosen.depth == 1 and chosen.path.name == STANDARD_FOLDER:
+    # output_files/ at the top, or output_files/ itself given (a student checking that folder).
+    if chosen.depth <= 1 and chosen.path.name == STANDARD_FOLDER:
         return None
     if chosen.path.name == STANDARD_FOLDER:
         return f"outputs found {_in(chosen.path, top)}"

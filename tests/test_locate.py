@@ -36,6 +36,13 @@ def test_output_files_at_the_top(tmp_path):
     assert located.to_grade == located.files
 
 
+def test_the_output_files_folder_itself(tmp_path):
+    """`cnngrade check output_files`, as the student README says: no note about where."""
+    folder = put(tmp_path / "output_files")
+    located = locate_outputs(folder, NAMES)
+    assert (located.root, located.files, located.notes) == (folder, exact(folder), [])
+
+
 def test_loose_csvs_at_the_top(tmp_path):
     put(tmp_path)
     located = locate_outputs(tmp_path, NAMES)
