@@ -9,17 +9,15 @@ import hashlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-
 from . import compare as comparing
+from .atomic import write_text_atomic
 from .diagnose import Diagnoser, explain
 from .dropout_stats import check_dropout_train
-from .errors import SubmissionError
+from .errors import StaleExpectedError, SubmissionError
 from .generate import load_expected, read_inputs
 from .intake import SubmissionSource, open_submission
 from .locate import locate_outputs
 from .reading import CountMismatch, read_array
-from .atomic import write_text_atomic
-from .errors import StaleExpectedError
 from .results import CheckResult, SubmissionResult, timestamp, to_json
 from .spec import load_spec
 
@@ -127,7 +125,7 @@ def grade_folder(folder, context, submission_id):
 
 def grade_output(output, file, context, root):
     """Judge one output: its file (or None if missing) against the spec, inputs and expected/."""
-    def result(status, message, score=0.0, diagnosis=None, **fields):
+    def result(status, message, score=0.0, diagnosis=None, **measured):
         max_score = output.points
         if status == "unchecked":
             max_score = 0.0  # not judged: neither earned nor lost
@@ -138,7 +136,7 @@ def grade_output(output, file, context, root):
                 message = f"{message}. Likely: {diagnosis.message}"
         return CheckResult(output=output.file, problem=output.problem, status=status,
                            score=score, max_score=max_score, message=message,
-                           diagnosis=code, **fields)
+                           diagnosis=code, **measured)
 
     if file is None:
         return result("missing", f"{output.filename} not found", diagnosis="missing_file")
@@ -163,11 +161,11 @@ def grade_output(output, file, context, root):
     figures = comparison.to_dict()
     if not context.show_expected:
         figures = _without_expected_values(figures)
-    fields = dict(mismatches=comparison.mismatches, size=comparison.size,
-                  max_abs_err=figures["max_abs_err"], max_rel_err=figures["max_rel_err"],
-                  details={**figures, "report": comparing.describe(comparison), **fingerprints})
+    measured = dict(mismatches=comparison.mismatches, size=comparison.size,
+                    max_abs_err=figures["max_abs_err"], max_rel_err=figures["max_rel_err"],
+                    details={**figures, "report": comparing.describe(comparison), **fingerprints})
     if comparison.passed:
-        return result("pass", comparing.summary(comparison), score=output.points, **fields)
+        return result("pass", comparing.summary(comparison), score=output.points, **measured)
     partial_score = output.points * comparison.fraction_within if output.partial else 0.0
     message = comparing.summary(comparison)
     if context.show_expected:  # instructors only: the values at the worst element
@@ -175,7 +173,7 @@ def grade_output(output, file, context, root):
         figures["expected_at_worst"] = float(expected[index])
         message += f" (expected {expected[index]:.8g}, got {got[index]:.8g} there)"
     return result("fail", message, score=partial_score,
-                  diagnosis=context.diagnoser.diagnose_values(output, got), **fields)
+                  diagnosis=context.diagnoser.diagnose_values(output, got), **measured)
 
 
 def _judge_dropout(output, got, context, result, fingerprints):
@@ -184,15 +182,15 @@ def _judge_dropout(output, got, context, result, fingerprints):
     source = context.inputs[next(i.file for i in problem.inputs if i.role == source_role)]
     verdict = check_dropout_train(got, source, problem.drop_prob, output.rtol, output.atol,
                                   source_name=source_role)
-    fields = dict(size=verdict.size, mismatches=verdict.bad_values,
-                  details={**_figures(verdict), "report": verdict.describe(),
-                           "mask_sha256": verdict.mask_digest, **fingerprints})
+    measured = dict(size=verdict.size, mismatches=verdict.bad_values,
+                    details={**_figures(verdict), "report": verdict.describe(),
+                             "mask_sha256": verdict.mask_digest, **fingerprints})
     if verdict.passed:
-        return result("pass", verdict.message, score=output.points, **fields)
+        return result("pass", verdict.message, score=output.points, **measured)
     diagnosis = context.diagnoser.diagnose_values(output, got)
     if diagnosis is None and verdict.diagnosis:
         diagnosis = explain(verdict.diagnosis)
-    return result("fail", verdict.message, diagnosis=diagnosis, **fields)
+    return result("fail", verdict.message, diagnosis=diagnosis, **measured)
 
 
 def _figures(verdict):
