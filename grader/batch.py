@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +38,8 @@ class TimeLimitExceeded(SubmissionError):
 @contextmanager
 def time_limit(seconds):
     """Raise TimeLimitExceeded in this (main) thread after ``seconds``; no-op off the main thread."""
-    if not seconds or not hasattr(signal, "setitimer"):
+    if (not seconds or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
         yield
         return
 
