@@ -65,7 +65,10 @@ class Comparison:
     atol: float  # as given: in units of scale
     atol_abs: float  # atol * scale, the absolute allowance
     scale: float  # max |expected|, or 1 if the expected output is all zeros
-    fraction_within: float  # elements within tolerance / size: partial credit
+    # Partial credit: the share of elements within tolerance, leaving out those that are 0 in both
+    # arrays. They carry no evidence: a blank file would otherwise earn most of a sparse output
+    # such as max-pool's dx. 1.0 when every element is 0 in both.
+    fraction_within: float
     shape: tuple
 
     def to_dict(self):
@@ -141,6 +144,11 @@ def compare(got, expected, rtol=None, atol=None):
 
     rel_error = float(np.max(abs_diff / np.maximum(REL_ERROR_FLOOR, np.abs(got) + abs_expected)))
 
+    informative = ~(zero_expected & (got == 0))
+    informative_count = int(np.count_nonzero(informative))
+    fraction_within = (np.count_nonzero(within & informative) / informative_count
+                       if informative_count else 1.0)
+
     return Comparison(
         passed=mismatches == 0,
         size=int(size),
@@ -154,7 +162,7 @@ def compare(got, expected, rtol=None, atol=None):
         atol=atol,
         atol_abs=atol_abs,
         scale=scale,
-        fraction_within=(size - mismatches) / size,
+        fraction_within=fraction_within,
         shape=shape,
     )
 

@@ -426,7 +426,8 @@ def check_details(check, show_expected=False):
             items.append(Detail("rel_error (CS231n)", _sci(d["rel_error"])))
         if 0 < check.score < check.max_score and _num(d.get("fraction_within")):
             items.append(Detail("Partial credit",
-                                f"{d['fraction_within']:.1%} of the elements within tolerance: "
+                                f"{d['fraction_within']:.1%} of the elements within tolerance "
+                                "(not counting those 0 in both): "
                                 f"{_points(check.score)} of {_points(check.max_score)} points"))
 
     if statistical:

@@ -100,6 +100,25 @@ def test_partial_credit_from_the_spec(tmp_path, inputs):
     assert check.status == "fail" and check.score == pytest.approx(0.75)
 
 
+def test_partial_credit_gives_nothing_for_a_blank_sparse_output(tmp_path, inputs):
+    """Max-pool's dx is mostly zeros: a blank file must not earn the zeros' share."""
+    spec_file = tmp_path / "partial.toml"
+    spec_file.write_text(SPEC.read_text().replace("partial = false", "partial = true"))
+    context = load_context(spec_file, INPUTS, EXPECTED)
+    a = context.assignment
+    outputs = correct_outputs(a, inputs, seed=7)
+    dx = outputs["maxpool_backward_out"]
+    outputs["maxpool_backward_out"] = np.zeros_like(dx)
+    blank = by_output(grade_files(tmp_path, context, texts(a, outputs), "blank"))
+    assert blank["maxpool_backward_out"].score == 0.0
+    half = dx.copy()
+    nonzero = np.flatnonzero(dx)
+    half.flat[nonzero[: len(nonzero) // 2]] *= -1
+    outputs["maxpool_backward_out"] = half
+    halved = by_output(grade_files(tmp_path, context, texts(a, outputs), "half"))
+    assert halved["maxpool_backward_out"].score == pytest.approx(0.5, abs=0.01)
+
+
 def test_points_come_from_the_spec(tmp_path, inputs):
     spec_file = tmp_path / "points.toml"
     spec_file.write_text(SPEC.read_text().replace(
