@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reference.shapes import as_pair, pool_output_shape
+from reference.windows import window_view
+
+from . import ops
 from .compare import compare
 from .diagnose import Inapplicable, Unrunnable, make_case, round_significant, variants_for
 from .dropout_stats import check_dropout_train
@@ -129,8 +133,19 @@ def format_audit(rows):
              for line in table]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(headers[3]))
     lines.append("")
+    if untested_line(rows):
+        lines.append(untested_line(rows))
     lines.append(summary_line(rows))
     return "\n".join(lines)
+
+
+def untested_line(rows):
+    """What the assignment's shapes and parameters leave untested, whatever the inputs (a stride-1
+    backward cannot reveal a stride bug), or None."""
+    untested = [f"{r.code} on {r.output}" for r in rows if r.status == "not applicable"]
+    if not untested:
+        return None
+    return "untested because the parameters rule them out: " + ", ".join(untested)
 
 
 def summary_line(rows):
@@ -142,3 +157,32 @@ def summary_line(rows):
     if missed:
         line += "; not caught: " + ", ".join(missed)
     return line
+
+
+def tie_warnings(assignment, inputs):
+    """Warnings for max-pool inputs whose windows hold tied maxima.
+
+    The reference routes a tied window's gradient to its first maximum, as PyTorch does; CS231n's
+    ``mask = (window == max)`` routes it to every tied one. Both are correct, so on inputs with
+    ties a correct backward pass could be marked wrong. Generated inputs (normal, uniform) have
+    none; a course's own inputs (ReLU outputs full of zeros, small integers) may.
+    """
+    warnings = []
+    for problem in assignment.problems:
+        if problem.op != "maxpool_backward":
+            continue
+        spec = next(i for i in problem.inputs if i.role == "x")
+        x = ops.to_nchw("x", np.asarray(inputs[spec.file], dtype=np.float64), problem.layout)
+        params = problem.reference_params
+        stride_h, stride_w = as_pair(params.get("stride", 1), "stride")
+        ph, pw = params["pool_height"], params["pool_width"]
+        _, _, H_out, W_out = pool_output_shape(x.shape, ph, pw, (stride_h, stride_w))
+        windows = window_view(x, ph, pw, stride_h, stride_w, H_out, W_out)
+        maxima = windows.max(axis=(4, 5), keepdims=True)
+        tied = int(np.count_nonzero((windows == maxima).sum(axis=(4, 5)) > 1))
+        if tied:
+            warnings.append(
+                f"{spec.filename}: {tied} of {windows[..., 0, 0].size} pooling windows have tied "
+                "maxima; a correct backward pass that sends their gradient to every tied maximum "
+                "(or to the last) would be marked wrong. Use inputs without ties.")
+    return warnings

@@ -61,9 +61,12 @@ def inputs(spec_path, out_dir, audit):
 
     assignment = load_spec(spec_path)
     if audit:
-        from .audit import audit_inputs, format_audit
+        from .audit import audit_inputs, format_audit, tie_warnings
 
-        click.echo(format_audit(audit_inputs(assignment, make_inputs(assignment))))
+        arrays = make_inputs(assignment)
+        click.echo(format_audit(audit_inputs(assignment, arrays)))
+        for warning in tie_warnings(assignment, arrays):
+            click.echo(f"warning: {warning}")
         return
     paths = write_inputs(assignment, out_dir)
     click.echo(f"wrote {len(paths)} input files to {out_dir}")
@@ -77,11 +80,15 @@ def inputs(spec_path, out_dir, audit):
 @reports_errors
 def expected(spec_path, inputs_dir, out_dir):
     """Compute the reference's expected outputs for the inputs, with a manifest."""
-    from .generate import write_expected
+    from .audit import tie_warnings
+    from .generate import read_inputs, write_expected
     from .spec import load_spec
 
-    manifest = write_expected(load_spec(spec_path), inputs_dir, out_dir)
+    assignment = load_spec(spec_path)
+    manifest = write_expected(assignment, inputs_dir, out_dir)
     click.echo(f"wrote {len(manifest['outputs'])} expected outputs and manifest.json to {out_dir}")
+    for warning in tie_warnings(assignment, read_inputs(assignment, inputs_dir)):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.command()

@@ -2,6 +2,7 @@
 mistake is caught; inputs that cannot catch a mistake are reported with the reason; the command."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -151,3 +152,30 @@ def test_cli_inputs_audit_exits_0_when_something_is_not_caught(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == (
         "21 of 22 mistakes caught; not caught: keep_probability on dropout_backward_out_train")
+
+
+def test_tied_max_pool_windows_are_warned_about(tmp_path):
+    """A course's own inputs with ties (ReLU zeros) could mark a correct tie-breaking wrong."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from grader.audit import tie_warnings
+    from grader.cli import main
+    from grader.csvio import write_array
+    from grader.generate import make_inputs
+    from grader.spec import load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    assignment = load_spec(root / "assignment.toml")
+    assert tie_warnings(assignment, make_inputs(assignment)) == []
+    inputs = tmp_path / "in"
+    shutil.copytree(root / "input_files", inputs)
+    relu = np.maximum(0, np.random.default_rng(7).normal(size=(3, 2, 10, 10)))
+    write_array(inputs / "maxpool_backward_in_x.csv", relu)
+    result = CliRunner().invoke(main, ["expected", "--spec", str(root / "assignment.toml"),
+                                       "--inputs", str(inputs), "--out", str(tmp_path / "exp")])
+    assert result.exit_code == 0
+    warning = result.output.strip().splitlines()[-1]
+    assert warning.startswith("warning: maxpool_backward_in_x.csv: ")
+    assert "of 150 pooling windows have tied maxima" in warning
