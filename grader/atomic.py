@@ -5,6 +5,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes files readable by their owner alone; reports are meant to be shared like any file.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 @contextmanager
 def atomic_writer(path, mode="wb", **open_args):
     """A file object whose contents replace ``path`` only when the block ends without error."""
@@ -12,6 +22,7 @@ def atomic_writer(path, mode="wb", **open_args):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, mode, **open_args) as f:
             yield f
         os.replace(tmp, path)

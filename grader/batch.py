@@ -22,6 +22,7 @@ from .gradebook import write_gradebook
 from .intake import list_submissions
 from .report import FEEDBACK_DIR, feedback_names, write_class_report, write_feedback
 from .results import BatchResult, timestamp, to_json
+from .text import printable
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
 
@@ -91,8 +92,16 @@ def grade_and_write_feedback(task, context, seconds, generated_at):
     """
     source, page, spool = task
     result = grade_with_limit(source, context, seconds)
-    write_feedback(page, result, context.assignment, generated_at)
-    spool.write_text(to_json(result.to_dict(), indent=None))
+    try:
+        json_text = to_json(result.to_dict(), indent=None)
+        write_feedback(page, result, context.assignment, generated_at)
+    except (ValueError, TypeError, UnicodeError) as e:  # a bug of ours: keep the class's results
+        result = failed_submission(source.id, context,
+                                   f"internal error while reporting ({type(e).__name__}: {e}); "
+                                   "please report it")
+        json_text = to_json(result.to_dict(), indent=None)
+        write_feedback(page, result, context.assignment, generated_at)
+    spool.write_text(json_text, encoding="utf-8")
     for check in result.checks:
         check.details = {k: v for k, v in check.details.items() if k in FLAG_FIGURES}
     return result
@@ -130,8 +139,10 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     context manager with an ``update(n)`` method (click.progressbar fits).
     """
     context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
-    sources = list_submissions(Path(root))
+    listed = list_submissions(Path(root))
     out_dir = Path(out_dir)
+    # --out inside ROOT: an earlier run's reports are not a student.
+    sources = [source for source in listed if source.path.resolve() != out_dir.resolve()]
     generated_at = generated_at or timestamp()
     names = feedback_names(source.id for source in sources)
     feedback_dir = out_dir / FEEDBACK_DIR
@@ -150,7 +161,7 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
             results = grade_all(tasks, context, jobs, seconds, generated_at)
         find_flags(results, context.expected.manifest, context.assignment, context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
-                            ignored=[path.name for path in sources.ignored])
+                            ignored=[printable(path.name) for path in listed.ignored])
         _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)

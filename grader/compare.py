@@ -123,7 +123,9 @@ def compare(got, expected, rtol=None, atol=None):
         scale = 1.0
     atol_abs = atol * scale
 
-    abs_diff = np.abs(got - expected)
+    with np.errstate(over="ignore"):  # 1.7e308 - (-1e308) overflows: capped, so figures stay finite
+        abs_diff = np.abs(got - expected)
+    np.minimum(abs_diff, np.finfo(np.float64).max, out=abs_diff)
     within = abs_diff <= atol_abs + rtol * abs_expected
     mismatches = int(size - np.count_nonzero(within))
 
@@ -133,7 +135,9 @@ def compare(got, expected, rtol=None, atol=None):
     # Relative difference |got - expected| / |expected|: 0 where both are 0, unbounded (inf) where
     # only expected is 0. Computed without dividing by zero.
     zero_expected = abs_expected == 0
-    rel = np.divide(abs_diff, abs_expected, out=np.zeros_like(abs_diff), where=~zero_expected)
+    with np.errstate(over="ignore"):  # 1e308 / 1e-3: capped below, so every figure stays finite
+        rel = np.divide(abs_diff, abs_expected, out=np.zeros_like(abs_diff), where=~zero_expected)
+    np.minimum(rel, np.finfo(np.float64).max, out=rel)
     unbounded = zero_expected & (abs_diff > 0)
     if unbounded.any():
         rel_flat = int(np.argmax(unbounded))

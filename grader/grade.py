@@ -6,6 +6,7 @@ worth zero and the other outputs are still graded; a submission that cannot be o
 becomes a result with ``error`` set. Nothing here prints.
 """
 import hashlib
+import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .locate import locate_outputs
 from .reading import CountMismatch, read_array
 from .results import CheckResult, SubmissionResult, timestamp, to_json
 from .spec import load_spec
+from .text import printable
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,20 @@ def grade_submission(path, context, submission_id=None, source=None):
     except SubmissionError as e:
         # Name files as the student knows them, never by the grader's own (temporary) paths.
         if e.path is not None:
-            e.path = _relative(_relative(e.path, source.path.parent), folder)
-            if Path(e.path).is_absolute():
-                e.path = Path(e.path).name
+            e.path = _shown_path(e.path, source.path.parent, folder)
         result = failed_submission(submission_id, context, str(e))
     result.notes[:0] = notes
+    return _printable(result)
+
+
+def _printable(result):
+    """Student-controlled text in a result (file names in notes, messages and errors) made safe
+    to print and store: no terminal escapes, no undecodable bytes."""
+    result.notes = [printable(note) for note in result.notes]
+    if result.error:
+        result.error = printable(result.error)
+    for check in result.checks:
+        check.message = printable(check.message)
     return result
 
 
@@ -115,7 +126,7 @@ def grade_folder(folder, context, submission_id):
     checks = []
     for output in assignment.outputs:
         file = located.to_grade.get(output.filename)
-        checks.append(grade_output(output, file, context, located.root))
+        checks.append(grade_output(output, file, context, (located.root, Path(folder))))
     score = sum(c.score for c in checks)
     max_score = sum(c.max_score for c in checks)
     return SubmissionResult(id=submission_id, score=score, max_score=max_score, error=None,
@@ -123,8 +134,12 @@ def grade_folder(folder, context, submission_id):
                             checked_expected=context.checks_expected)
 
 
-def grade_output(output, file, context, root):
-    """Judge one output: its file (or None if missing) against the spec, inputs and expected/."""
+def grade_output(output, file, context, roots):
+    """Judge one output: its file (or None if missing) against the spec, inputs and expected/.
+
+    ``roots``: the folders a file's name is shown relative to, first match first (the outputs'
+    folder, then the submission's), so that messages never show the grader's own paths.
+    """
     def result(status, message, score=0.0, diagnosis=None, **measured):
         max_score = output.points
         if status == "unchecked":
@@ -143,7 +158,7 @@ def grade_output(output, file, context, root):
     try:
         got = read_array(file, output.shape)
     except SubmissionError as e:
-        e.path = _relative(e.path, root)
+        e.path = _shown_path(e.path, *roots)
         diagnosis = e.code
         if isinstance(e, CountMismatch):
             diagnosis = context.diagnoser.diagnose_count(output, e) or diagnosis
@@ -207,12 +222,18 @@ def _without_expected_values(figures):
     safe = {key: value for key, value in figures.items() if key != "scale"}
     for key in ("max_abs_err", "max_rel_err", "rel_error", "atol_abs"):
         if isinstance(safe.get(key), float):
-            safe[key] = float(f"{safe[key]:.2g}")
+            rounded = float(f"{safe[key]:.2g}")
+            safe[key] = rounded if math.isfinite(rounded) else safe[key]  # 1.8e308 rounds to inf
     return safe
 
 
-def _relative(path, root):
-    try:
-        return Path(path).relative_to(root).as_posix()
-    except (TypeError, ValueError):
-        return path
+def _shown_path(path, *roots):
+    """``path`` relative to the first of ``roots`` that holds it, else its bare name."""
+    for root in roots:
+        if root is None:
+            continue
+        try:
+            return Path(path).relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return Path(path).name

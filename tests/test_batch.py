@@ -1,6 +1,8 @@
 """Batch grading: the example class end to end, the same results whatever --jobs, a broken or
 stalling submission isolated, and every output written."""
 import json
+import math
+import os
 import shutil
 import time
 import zipfile
@@ -189,3 +191,43 @@ def load_assignment():
 def inputs():
     from grader.generate import read_inputs
     return read_inputs(load_assignment(), INPUTS)
+
+
+def test_hostile_values_and_names_never_crash_the_batch(tmp_path):
+    """Found by review: a 1.76e308 rounded to inf broke the JSON; a non-UTF-8 file name broke
+    the pages; a file outside the outputs' folder showed the grader's own path."""
+    a = load_assignment()
+    root = tmp_path / "class"
+    files = texts(a, correct_outputs(a, inputs(), 41))
+    huge = dict(files, **{"conv_backward_out_db.csv": "1.76e308\n-1.7e308\n"})
+    write_submission(root / "huge" / "output_files", huge)
+    names = write_submission(root / "names" / "output_files", files)
+    (names / os.fsdecode(b"\xff\xfe.csv")).write_text("1")
+    (names / "\x1b]0;pwned\x07.csv").write_text("1")
+    elsewhere = write_submission(root / "elsewhere" / "output_files", files)
+    (elsewhere / "conv_forward_out.csv").unlink()
+    write_submission(root / "elsewhere" / "other", {"conv_forward_out.csv": "1,abc\n"})
+    write_submission(root / "grades" / "output_files", files)  # replaced below by the reports
+    shutil.rmtree(root / "grades")
+    out = root / "grades"  # --out inside ROOT: a rerun must not grade it as a student
+    run_batch(root, out, jobs=2)
+    batch = run_batch(root, out, jobs=2)
+    by_id = {s.id: s for s in batch.submissions}
+    assert sorted(by_id) == ["elsewhere", "huge", "names"]
+    assert by_id["huge"].score == 9 and by_id["names"].score == 10
+    db = next(c for c in by_id["huge"].checks if c.output == "conv_backward_out_db")
+    assert db.status == "fail" and math.isfinite(db.max_abs_err)
+    text = (out / "results.json").read_text("utf-8")
+    json.loads(text)
+    assert str(tmp_path) not in text and "\x1b" not in text
+    notes = " ".join(by_id["names"].notes)
+    assert "\\x1b]0;pwned\\x07.csv" in notes and "\ufffd\ufffd.csv" in notes
+    forward = next(c for c in by_id["elsewhere"].checks if c.output == "conv_forward_out")
+    assert forward.status == "error" and forward.message.startswith("other/conv_forward_out.csv, line 1")
+    assert (out / "report.html").stat().st_mode & 0o044 == 0o044 & ~_umask()  # shareable, as umask allows
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
