@@ -106,6 +106,10 @@ def locate_outputs(folder, expected_names):
     if not any(f.covered for f in folders):
         notes.insert(0, f"no output files found; put them in {STANDARD_FOLDER}/ at the top of "
                         f"the submission (looked up to {MAX_DEPTH} folders down)")
+        archives = [e for f in folders for e in f.entries if e.name.lower().endswith(".zip")]
+        if archives:
+            notes.insert(1, f"{_rel(archives[0].path, folder)}: a zip inside the submission is "
+                            "not opened; hand in the output files themselves")
     elif _where_note(chosen, folder):
         notes.insert(0, _where_note(chosen, folder))
 

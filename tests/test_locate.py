@@ -351,3 +351,12 @@ def test_notes_are_deterministic(tmp_path):
         "a/zzz.csv: not an output of this assignment; ignored",
         "b/ also holds 5 output files: not graded; the outputs in a/ were"]
     assert locate_outputs(tmp_path, NAMES) == first
+
+
+def test_a_zip_inside_the_submission_is_named(tmp_path):
+    (tmp_path / "e0123456g").mkdir()
+    (tmp_path / "e0123456g" / "output_files.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    located = locate_outputs(tmp_path, NAMES)
+    assert located.to_grade == {}
+    assert located.notes[1] == ("e0123456g/output_files.zip: a zip inside the submission is not "
+                                "opened; hand in the output files themselves")
