@@ -19,15 +19,26 @@ score, and independent correct work is never flagged.
     ``np.random.rand``, ...): students who fixed the same seed share masks without copying.
 
 ``copied_expected``
-    A deterministic output whose file is byte-identical to the instructors' expected file. Byte
-    identity is what every correct float64 implementation writes for an output computed without
-    rounding (a max, a copy, the identity) or in the order everyone sums (``dout.sum(axis=...)``),
-    so an output is only flagged when none of a panel of independent correct implementations
-    (plain loops, einsum, im2col with a matrix product) reproduces the expected file's bytes: then
-    every value carries the reference's own floating-point rounding. The panel needs the
-    assignment and the inputs; without them no output is flagged. Code that computes exactly as
-    the reference does (the same tensordot over the same windows) reproduces those bytes too; the
-    message says so.
+    A deterministic output whose file is byte-identical to the instructors' expected file, where
+    no honest code reproduces those bytes. Byte identity is what every correct float64
+    implementation writes for an output computed without rounding (a max, a copy, the identity)
+    or in the order everyone sums (``dout.sum(axis=...)``); and a matrix product's bits depend on
+    the operands' shapes, their C or F order and each element's position in the result, so an
+    honest student whose code lays the product out as the reference does writes its bytes too.
+    An output is therefore flaggable only when NONE of a panel of correct implementations, the
+    ones students actually write, reproduces the expected file: per-sample matrix products (with
+    C- and F-ordered column matrices), CS231n's ``conv_forward_im2col``/``conv_backward_im2col``
+    (``im2col_indices``, ``col2im_indices``) and ``conv_forward_strides``/``conv_backward_strides``,
+    whole-batch matrix products, einsum and plain loops (``_panel``); and only when the reference,
+    run on the grading machine, does reproduce it (elsewhere the panel's bits prove nothing).
+    The panel needs the assignment and the inputs; without them no output is flagged.
+
+    On the default assignment no output is flaggable: the per-sample matrix products compute
+    every convolution output exactly as the reference does (here, with OpenBLAS, CS231n's im2col
+    reproduces ``conv_forward_out`` too), and the other outputs are exact. The flag then never
+    fires: a copy of expected/ cannot be told from honest work there. The machinery stays for
+    specs and references whose outputs no common implementation reproduces; the message then says
+    that code summing in exactly the reference's order writes the same bytes as a copy.
 """
 import hashlib
 import math
@@ -210,13 +221,21 @@ def _seeded_keeps(seed, shape, q, role):
 def _flag_copied_expected(submissions, manifest, assignment, inputs):
     recorded = manifest.get("outputs", {})
     flaggable = {}
-    for output in assignment.outputs:
-        sha = recorded.get(output.filename, {}).get("sha256")
-        if output.statistical or not sha:
+    for problem in assignment.problems:
+        wanted = {output.role: recorded.get(output.filename, {}).get("sha256")
+                  for output in problem.outputs if not output.statistical}
+        wanted = {role: sha for role, sha in wanted.items() if sha}
+        if not wanted:
             continue
-        reproducers = independent_shas(assignment, inputs, output)
-        if sha not in reproducers:
-            flaggable[output.file] = (sha, len(reproducers))
+        shas, members = _panel_shas(assignment, inputs, problem, wanted)
+        unreproduced = {role for role, sha in wanted.items() if sha not in shas.get(role, ())}
+        if unreproduced:
+            # On a machine whose arithmetic differs from the one that wrote expected/ (another
+            # BLAS, another CPU), the panel's failure says nothing about the students' machines.
+            unreproduced &= _reproduced_by_reference(inputs, problem, wanted)
+        for output in problem.outputs:
+            if output.role in unreproduced:
+                flaggable[output.file] = (wanted[output.role], members.get(output.role, 0))
     if not flaggable:
         return
     for submission in submissions:
@@ -229,8 +248,7 @@ def _flag_copied_expected(submissions, manifest, assignment, inputs):
             message = (f"{check.output}.csv is byte-identical to the instructors' expected file: "
                        "every value carries the reference's own floating-point rounding, which "
                        f"none of {panel} independent correct implementations reproduces; a copy "
-                       "of expected/, or the reference's own code (the same tensordot over the same "
-                       "windows)")
+                       "of expected/, or code that sums in exactly the reference's order")
             _add(submission, Flag("copied_expected", check.output, [], message))
 
 
@@ -238,15 +256,41 @@ def independent_shas(assignment, inputs, output):
     """sha256 of the file each independent correct implementation in the panel writes for
     ``output`` (an OutputSpec), as make_outputs.py writes it (``%.18e``)."""
     problem = assignment.problem(output.problem)
+    shas, _ = _panel_shas(assignment, inputs, problem)
+    return shas.get(output.role, set())
+
+
+def _panel_shas(assignment, inputs, problem, wanted=None):
+    """(role -> set of file sha256s, role -> number of panel members computing it) for one
+    problem. With ``wanted`` (role -> sha256), the panel stops as soon as every wanted file has
+    been reproduced: from then on no output of the problem can be flagged, and the slow members
+    (plain loops, last) never run on outputs that honest vectorised code reproduces."""
     arrays = {spec.role: np.asarray(inputs[spec.file], dtype=np.float64) for spec in problem.inputs}
     nchw = {role: ops.to_nchw(role, a, problem.layout) for role, a in arrays.items()}
-    shas = set()
-    for result in _panel(problem.op, nchw, problem.reference_params):
-        if output.role in result:
-            array = ops.from_nchw(output.role, result[output.role], problem.layout)
-            text = format_array(array, problem.file_format)
-            shas.add(hashlib.sha256(text.encode()).hexdigest())
-    return shas
+    roles = {output.role for output in problem.outputs}
+    shas, members, seen = defaultdict(set), defaultdict(int), {}
+    for _, result in _panel(problem.op, nchw, problem.reference_params):
+        for role, value in result.items():
+            if role not in roles:
+                continue
+            array = np.ascontiguousarray(ops.from_nchw(role, value, problem.layout), np.float64)
+            key = (role, array.shape, hashlib.sha256(array.tobytes()).digest())
+            if key not in seen:  # the same bits write the same file: format it once
+                text = format_array(array, problem.file_format)
+                seen[key] = hashlib.sha256(text.encode()).hexdigest()
+            shas[role].add(seen[key])
+            members[role] += 1
+        if wanted and all(sha in shas[role] for role, sha in wanted.items()):
+            break
+    return dict(shas), dict(members)
+
+
+def _reproduced_by_reference(inputs, problem, wanted):
+    """The roles of ``wanted`` (role -> sha256) whose file the reference, run here, writes."""
+    arrays = {spec.role: np.asarray(inputs[spec.file], dtype=np.float64) for spec in problem.inputs}
+    results = ops.run(problem, arrays)
+    return {role for role, sha in wanted.items() if role in results and hashlib.sha256(
+        format_array(results[role], problem.file_format).encode()).hexdigest() == sha}
 
 
 def _pair(value):
@@ -254,13 +298,14 @@ def _pair(value):
 
 
 def _panel(op, a, params):
-    """Independent correct implementations of ``op`` (NCHW): each yields role -> output."""
+    """Independent correct implementations of ``op`` (NCHW), cheapest first: each yields
+    (description, role -> output)."""
     if op in ("conv_forward", "conv_backward"):
         yield from _conv_panel(op, a, params)
     elif op in ("maxpool_forward", "maxpool_backward"):
-        yield _maxpool_loops(op, a, params)
+        yield "plain loops", _maxpool_loops(op, a, params)
     else:  # dropout test mode: the identity, whatever the implementation
-        yield {"out_test": a["x"].copy(), "dx_test": a.get("dout", a["x"]).copy()}
+        yield "the identity", {"out_test": a["x"].copy(), "dx_test": a.get("dout", a["x"]).copy()}
 
 
 def _conv_geometry(a, params):
@@ -276,27 +321,116 @@ def _conv_geometry(a, params):
     return x_pad, windows, (N, C, H, W, F, HH, WW, H_out, W_out, sh, sw, ph, pw)
 
 
+def _im2col_indices(C, HH, WW, H_out, W_out, sh, sw):
+    """CS231n's get_im2col_indices (with a stride per axis): x_pad[:, k, i, j] is (N, K, P)."""
+    i = (np.tile(np.repeat(np.arange(HH), WW), C).reshape(-1, 1)
+         + sh * np.repeat(np.arange(H_out), W_out).reshape(1, -1))
+    j = (np.tile(np.arange(WW), HH * C).reshape(-1, 1)
+         + sw * np.tile(np.arange(W_out), H_out).reshape(1, -1))
+    k = np.repeat(np.arange(C), HH * WW).reshape(-1, 1)
+    return k, i, j
+
+
 def _conv_panel(op, a, params):
+    """What honest students write. BLAS does not sum a product in one order for every layout: the
+    bits of a matrix product's element depend on the operands' shapes, their C or F order and the
+    element's position in the result, so each common layout is a member of its own."""
     x_pad, windows, geometry = _conv_geometry(a, params)
     N, C, H, W, F, HH, WW, H_out, W_out, sh, sw, ph, pw = geometry
     w, b = a["w"], a["b"]
-    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * H_out * W_out, C * HH * WW)
+    K, P = C * HH * WW, H_out * W_out
     w2 = w.reshape(F, -1)
+    bias = b[None, :, None, None]
+    # Per sample, columns (K, P) C-ordered; rows (P, K) C-ordered, whose .T is F-ordered columns.
+    cols_n = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3)).reshape(N, K, P)
+    rows_n = np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5)).reshape(N, P, K)
+    rows = rows_n.reshape(N * P, K)
+    # CS231n im2col_indices: x_pad[:, k, i, j].transpose(1, 2, 0).reshape(K, -1), columns (p, n).
+    cols_cs = np.ascontiguousarray(cols_n.transpose(1, 2, 0)).reshape(K, P * N)
+    # CS231n conv_forward_strides: ascontiguousarray of an as_strided (C, HH, WW, N, H_out, W_out).
+    cols_st = np.ascontiguousarray(cols_n.transpose(1, 0, 2)).reshape(K, N * P)
     if op == "conv_forward":
+        for name, c in (("per-sample w @ cols", cols_n), ("per-sample w @ rows.T", None)):
+            out = np.zeros((N, F, H_out, W_out))
+            for n in range(N):
+                c_n = rows_n[n].T if c is None else c[n]
+                out[n] = (w2 @ c_n).reshape(F, H_out, W_out) + b[:, None, None]
+            yield name, {"out": out}
+        out = np.zeros((N, F, H_out, W_out))
+        for n in range(N):
+            out[n] = (rows_n[n] @ w2.T).T.reshape(F, H_out, W_out) + b[:, None, None]
+        yield "per-sample rows @ w.T", {"out": out}
+        for name, c in (("CS231n im2col_indices", cols_cs),
+                        ("CS231n im2col_indices, F-ordered columns", np.asfortranarray(cols_cs))):
+            res = w2.dot(c) + b.reshape(-1, 1)
+            yield name, {"out": res.reshape(F, H_out, W_out, N).transpose(3, 0, 1, 2)}
+        res = w2.dot(cols_st) + b.reshape(-1, 1)
+        yield "CS231n conv_forward_strides", {
+            "out": res.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)}
+        yield "rows @ w.T", {"out": (rows @ w2.T + b).reshape(N, H_out, W_out, F)
+                             .transpose(0, 3, 1, 2)}
+        yield "w @ rows.T", {"out": (w2 @ rows.T).reshape(F, N, H_out, W_out)
+                             .transpose(1, 0, 2, 3) + bias}
+        yield "einsum", {"out": np.einsum("nchwij,fcij->nfhw", windows, w) + bias}
+        yield "einsum, optimize", {
+            "out": np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True) + bias}
         loops = np.zeros((N, F, H_out, W_out))
         for n in range(N):
             for f in range(F):
                 for i in range(H_out):
                     for j in range(W_out):
                         loops[n, f, i, j] = np.sum(windows[n, :, i, j] * w[f]) + b[f]
-        yield {"out": loops}
-        bias = b[None, :, None, None]
-        yield {"out": np.einsum("nchwij,fcij->nfhw", windows, w) + bias}
-        yield {"out": np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True) + bias}
-        yield {"out": (cols @ w2.T + b).reshape(N, H_out, W_out, F).transpose(0, 3, 1, 2)}
-        yield {"out": (w2 @ cols.T).reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3) + bias}
+        yield "plain loops", {"out": loops}
         return
     dout = a["dout"]
+    db = np.sum(dout, axis=(0, 2, 3))
+
+    def col2im(dcols):  # (N, C, HH, WW, H_out, W_out), added one kernel offset at a time
+        dx_pad = np.zeros_like(x_pad)
+        for i in range(HH):
+            for j in range(WW):
+                dx_pad[:, :, i:i + sh * (H_out - 1) + 1:sh, j:j + sw * (W_out - 1) + 1:sw] += \
+                    dcols[:, :, i, j]
+        return dx_pad[:, :, ph:ph + H, pw:pw + W]
+
+    # Per sample: dw += dout_n @ cols_n.T, with columns C-ordered or built as rows.T (F-ordered).
+    for name, c in (("per-sample matrix products", cols_n),
+                    ("per-sample matrix products, F-ordered columns", None)):
+        dw = np.zeros_like(w)
+        dcols = np.zeros((N, C, HH, WW, H_out, W_out))
+        for n in range(N):
+            dout_n = dout[n].reshape(F, P)
+            dw += (dout_n @ (rows_n[n] if c is None else c[n].T)).reshape(w.shape)
+            dcols[n] = (w2.T @ dout_n).reshape(C, HH, WW, H_out, W_out)
+        yield name, {"dx": col2im(dcols), "dw": dw, "db": db}
+    # CS231n conv_backward_im2col, with col2im_indices (np.add.at).
+    dout_cs = dout.transpose(1, 2, 3, 0).reshape(F, -1)
+    dx_cols = w2.T.dot(dout_cs)
+    k, i, j = _im2col_indices(C, HH, WW, H_out, W_out, sh, sw)
+    dx_pad = np.zeros_like(x_pad)
+    np.add.at(dx_pad, (slice(None), k, i, j), dx_cols.reshape(K, -1, N).transpose(2, 0, 1))
+    dx = dx_pad[:, :, ph:ph + H, pw:pw + W]
+    for name, c in (("CS231n conv_backward_im2col", cols_cs),
+                    ("CS231n conv_backward_im2col, F-ordered columns", np.asfortranarray(cols_cs))):
+        yield name, {"dx": dx, "dw": dout_cs.dot(c.T).reshape(w.shape), "db": db}
+    # CS231n conv_backward_strides, with col2im_6d (one kernel offset at a time).
+    dout_st = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dcols = w2.T.dot(dout_st).reshape(C, HH, WW, N, H_out, W_out).transpose(3, 0, 1, 2, 4, 5)
+    yield "CS231n conv_backward_strides", {
+        "dx": col2im(dcols), "dw": dout_st.dot(cols_st.T).reshape(w.shape), "db": db}
+    # Vectorised: rows with matrix products, einsum, and NumPy's sums.
+    dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, F)
+    dcols = (dout2 @ w2).reshape(N, H_out, W_out, C, HH, WW)
+    dx_pad = np.zeros_like(x_pad)
+    for i in range(H_out):  # one window at a time
+        for j in range(W_out):
+            dx_pad[:, :, i * sh:i * sh + HH, j * sw:j * sw + WW] += dcols[:, i, j]
+    yield "rows with matrix products", {"dx": dx_pad[:, :, ph:ph + H, pw:pw + W],
+                                        "dw": (dout2.T @ rows).reshape(w.shape),
+                                        "db": dout.sum(axis=(0, 2, 3))}
+    yield "einsum", {"dw": np.einsum("nfhw,nchwij->fcij", dout, windows), "db": db}
+    yield "einsum, optimize", {"dw": np.einsum("nfhw,nchwij->fcij", dout, windows, optimize=True),
+                               "db": dout.sum(axis=3).sum(axis=2).sum(axis=0)}
     # Plain loops, the order the CS231n notes write them in.
     dx_pad = np.zeros_like(x_pad)
     dw = np.zeros_like(w)
@@ -305,25 +439,12 @@ def _conv_panel(op, a, params):
         for f in range(F):
             for i in range(H_out):
                 for j in range(W_out):
-                    rows = slice(i * sh, i * sh + HH)
-                    columns = slice(j * sw, j * sw + WW)
-                    dx_pad[n, :, rows, columns] += w[f] * dout[n, f, i, j]
-                    dw[f] += x_pad[n, :, rows, columns] * dout[n, f, i, j]
+                    ys = slice(i * sh, i * sh + HH)
+                    xs = slice(j * sw, j * sw + WW)
+                    dx_pad[n, :, ys, xs] += w[f] * dout[n, f, i, j]
+                    dw[f] += x_pad[n, :, ys, xs] * dout[n, f, i, j]
                     db[f] += dout[n, f, i, j]
-    yield {"dx": dx_pad[:, :, ph:ph + H, pw:pw + W], "dw": dw, "db": db}
-    # Vectorised: im2col with matrix products, einsum, and NumPy's sums.
-    dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, F)
-    dcols = (dout2 @ w2).reshape(N, H_out, W_out, C, HH, WW)
-    dx_pad = np.zeros_like(x_pad)
-    for i in range(H_out):
-        for j in range(W_out):
-            dx_pad[:, :, i * sh:i * sh + HH, j * sw:j * sw + WW] += dcols[:, i, j]
-    yield {"dx": dx_pad[:, :, ph:ph + H, pw:pw + W], "dw": (dout2.T @ cols).reshape(w.shape),
-           "db": dout.sum(axis=(0, 2, 3))}
-    yield {"dw": np.einsum("nfhw,nchwij->fcij", dout, windows),
-           "db": np.sum(dout, axis=(0, 2, 3))}
-    yield {"dw": np.einsum("nfhw,nchwij->fcij", dout, windows, optimize=True),
-           "db": dout.sum(axis=3).sum(axis=2).sum(axis=0)}
+    yield "plain loops", {"dx": dx_pad[:, :, ph:ph + H, pw:pw + W], "dw": dw, "db": db}
 
 
 def _maxpool_loops(op, a, params):
