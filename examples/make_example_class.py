@@ -142,8 +142,10 @@ def students(assignment, inputs):
     zipped = {name: text.replace(" ", ",").replace("\n", "\r\n") for name, text in zipped.items()}
     classes["e0000007g.zip"] = (zipped, "e0000007g/output_files")
 
-    # A copy of the instructors' expected/ files, and e0000001a's dropout masks: full marks,
-    # and both flags in the instructor's report (flags never change a score).
+    # e0000001a's dropout masks, and the instructors' expected/ files for the rest: full marks,
+    # and the shared masks flagged in the instructor's report (flags never change a score). The
+    # expected/ bytes are not flagged: honest code that sums in the reference's order (CS231n's
+    # im2col, a per-sample matrix product) writes the very same bytes.
     copier = texts(assignment, correct_outputs(assignment, inputs, seed=1, own_conv=False))
     classes["e0000009i"] = (copier, "output_files")
 

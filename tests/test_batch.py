@@ -57,11 +57,11 @@ def test_example_class_writes_every_output(example_batch):
     assert not list(out.rglob("*.tmp"))  # atomic writes leave no temporaries
 
 
-def test_example_class_flags_only_the_copier(example_batch):
+def test_example_class_flags_only_the_shared_masks(example_batch):
     batch, _ = example_batch
     flags = {s.id: sorted({f.code for f in s.flags}) for s in batch.submissions if s.flags}
     assert flags == {"e0000001a": ["identical_dropout_mask"],
-                     "e0000009i": ["copied_expected", "identical_dropout_mask"]}
+                     "e0000009i": ["identical_dropout_mask"]}
 
 
 def test_results_are_identical_whatever_the_number_of_jobs(example_batch, tmp_path):
@@ -107,11 +107,11 @@ def test_a_broken_submission_is_isolated(tmp_path):
         assert str(tmp_path) not in (submission.error or "")
 
 
-def test_copied_work_is_flagged_and_scores_unchanged(tmp_path):
+def test_copied_masks_are_flagged_and_scores_unchanged(tmp_path):
+    """A copy of expected/ is not flagged on the default assignment: honest code that sums in the
+    reference's order writes the same bytes (grader/flags.py)."""
     a = load_assignment()
     root = tmp_path / "class"
-    # Honest students print their own digits (the reference's exact bytes would be flagged: they
-    # are what a copy of expected/ looks like, and the flag says the reference's code could be it).
     shared = texts(a, correct_outputs(a, inputs(), 31), "%.12e")
     write_submission(root / "alice" / "output_files", shared)
     write_submission(root / "bob" / "output_files", shared)  # the same dropout masks as alice
@@ -128,12 +128,10 @@ def test_copied_work_is_flagged_and_scores_unchanged(tmp_path):
              for s in batch.submissions}
     assert masks["alice"] == [["bob"], ["bob"]] and masks["bob"] == [["alice"], ["alice"]]
     assert masks["carol"] == [] and masks["dave"] == []
-    assert any(f.code == "copied_expected" for f in by_id["dave"].flags)
-    assert not any(f.code == "copied_expected" for s in ("alice", "bob", "carol")
-                   for f in by_id[s].flags)
+    assert not any(f.code == "copied_expected" for s in batch.submissions for f in s.flags)
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     flagged = {s["id"]: [f["code"] for f in s["flags"]] for s in data["submissions"]}
-    assert "identical_dropout_mask" in flagged["alice"] and "copied_expected" in flagged["dave"]
+    assert flagged["alice"] == flagged["bob"] == ["identical_dropout_mask"] * 2
 
 
 def test_a_stalling_submission_hits_the_time_limit(tmp_path, monkeypatch):
