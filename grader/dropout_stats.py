@@ -10,6 +10,12 @@ check has three steps:
    An element whose kept value is itself about 0 reads both ways; it is *ambiguous*, and left out of
    the mask statistics. Which elements are ambiguous depends on ``source`` alone, so the remaining
    ones are still independent draws.
+   When some values are wrong, the mask is still read where it can be: from the wrong scale that
+   explains every value (``source`` unscaled, scaled by 1/p, or by the student's own factor, the
+   median of ``got / source``), else from the zeros (a zero is unambiguous even when the kept values
+   are wrong; every other element counts as kept). A NaN, or an output in which no element reads as
+   0 or as kept, defines no mask: then no count or structure figures are given. The check fails
+   anyway; the figures only tell the student what else is (or is not) wrong.
 2. Count. The number dropped among the ``n`` unambiguous elements is Binomial(n, p) for a correct
    implementation; a two-sided exact binomial test (p-value: the total probability of the counts no
    more likely than the one observed) accepts the counts whose p-value is at least its share of
@@ -45,6 +51,13 @@ read as the probability of keeping: kept values scaled by 1/p, or a dropped frac
 plausible draw at 1-p with no structure in the mask), ``not_random`` (a structure test failed, or
 the mask is constant). Everything the messages show is the student's own output or the input it
 came from, never a hidden expected file.
+
+Wording: ``drop_prob`` is always the resolved DROP probability, and the messages call it "drop
+probability 0.3", never "p", as a course's own ``p`` may be the keep probability
+(``dropout_p_means = "keep"``). Given the course's ``p`` and its meaning (``course_p``,
+``p_means``), a message that explains the convention, or writes the kept value as a formula, uses
+them: ``x/p = x/0.7`` and "this assignment's p = 0.7 is the probability of KEEPING a unit" in a
+keep-probability course, ``x/(1-p) = x/0.7`` in a drop-probability one.
 
 Pure: no printing, no file I/O, no global random state. Grading a 20x20 output takes about 0.4 ms
 (the exact distributions are cached by size).
@@ -84,10 +97,14 @@ class DropoutVerdict:
 
     ``dropped`` counts the zeros among the ``tested`` unambiguous elements; ``size`` counts all.
     ``accepted_interval`` holds the dropped counts the binomial test accepts, and
-    ``accepted_fractions`` the same as fractions of ``tested``. ``structure_tests`` pairs each
-    structure test with its p-value (Bonferroni-adjusted within the test); a test fails below
-    ``alpha / 8``. ``mask_digest`` fingerprints the mask (sha256 of its shape and bits) so that a
-    batch can spot two submissions sharing one; None when the values do not define a mask.
+    ``accepted_fractions`` the same as fractions of ``tested``; both, and ``p_value``, are None
+    when no unit was counted (``tested`` 0: the values define no mask, or every unit reads either
+    way). ``mask_defined`` says whether the values define a mask at all (module docstring).
+    ``structure_tests`` pairs each structure test with its p-value (Bonferroni-adjusted within the
+    test); a test fails below ``alpha / 8``. ``mask_digest`` fingerprints the mask (sha256 of its
+    shape and bits) so that a batch can spot two submissions sharing one; None when any value is
+    neither 0 nor the kept value. ``course_p`` and ``p_means`` are the course's own ``p`` and its
+    meaning ("drop" or "keep"), for the wording; ``course_p`` is None when not given.
     """
 
     passed: bool
@@ -97,9 +114,9 @@ class DropoutVerdict:
     dropped: int
     observed_fraction: float | None
     expected_fraction: float  # the drop probability p
-    accepted_interval: tuple  # (lo_count, hi_count)
-    accepted_fractions: tuple  # (lo_fraction, hi_fraction)
-    p_value: float  # two-sided exact binomial p-value of ``dropped``
+    accepted_interval: tuple | None  # (lo_count, hi_count)
+    accepted_fractions: tuple | None  # (lo_fraction, hi_fraction)
+    p_value: float | None  # two-sided exact binomial p-value of ``dropped``
     bad_values: int
     worst_bad_index: tuple | None
     worst_bad_value: float | None  # the student's value there
@@ -111,6 +128,9 @@ class DropoutVerdict:
     alpha: float
     source_name: str
     mask_digest: str | None
+    mask_defined: bool = True
+    course_p: float | None = None  # the course's own p, as its spec states it
+    p_means: str = "drop"  # what the course's p means: "drop" or "keep"
 
     @property
     def test_level(self):
@@ -121,35 +141,49 @@ class DropoutVerdict:
         """Several lines for a feedback page: the figures behind the verdict."""
         src = self.source_name
         p = self.expected_fraction
-        lo, hi = self.accepted_interval
-        lo_f, hi_f = self.accepted_fractions
         lines = [("PASS: " if self.passed else "FAIL: ") + self.message]
         if self.tested:
+            lo, hi = self.accepted_interval
+            lo_f, hi_f = self.accepted_fractions
+            notes = []
+            if self.course_p is not None:
+                notes.append(_convention(p, self.course_p, self.p_means))
+            if self.ambiguous:
+                notes.append(f"{self.ambiguous} units with {src} ~ 0 read either way, not counted")
             lines.append(f"Dropped: {self.dropped} of {self.tested} units ({self.observed_fraction:.1%}); "
-                         f"drop probability p = {p:g}"
-                         + (f" ({self.ambiguous} units with {src} ~ 0 read either way, not counted)"
-                            if self.ambiguous else ""))
+                         f"drop probability {p:g}" + "".join(f" ({note})" for note in notes))
             lines.append(f"Accepted: {lo} to {hi} dropped ({lo_f:.1%} to {hi_f:.1%}); two-sided exact "
                          f"binomial p-value {_prob(self.p_value)}")
+        elif not self.mask_defined:
+            lines.append("Dropped: not counted (the values do not define a mask)")
+        elif self.size:
+            lines.append(f"Dropped: not counted (every unit has {src} ~ 0 and reads either way)")
+        kept = _kept_formula(src, p, self.p_means)
         if self.bad_values:
             lines.append(f"Values: {self.bad_values} of {self.size} elements are neither 0 nor "
-                         f"{src}/(1-p); e.g. {_value(self.worst_bad_value)} at index "
-                         f"{_fmt_index(self.worst_bad_index)}, where {src}/(1-p) = {self.worst_bad_kept:.6g}")
+                         f"{kept}; e.g. {_value(self.worst_bad_value)} at index "
+                         f"{_fmt_index(self.worst_bad_index)}, where {_kept_short(src, p)} = "
+                         f"{self.worst_bad_kept:.6g}")
         else:
-            lines.append(f"Values: every element is 0 or {src}/(1-p) within tolerance")
-        if self.structure_tests:
-            if self.structure_failures:
-                lines.append("Mask structure: " + "; ".join(self.structure_failures))
-            else:
-                lines.append("Mask structure: rows, columns, 2x2 blocks, runs and ends show no pattern")
-        else:
+            lines.append(f"Values: every element is 0 or {kept} within tolerance")
+        if self.structure_failures:
+            lines.append("Mask structure: " + "; ".join(self.structure_failures))
+        elif self.structure_tests:
+            lines.append("Mask structure: rows, columns, 2x2 blocks, runs and ends show no pattern")
+        elif not self.mask_defined:
             lines.append("Mask structure: not checked (the values do not define a mask)")
+        elif not self.tested:
+            lines.append("Mask structure: not checked (no unit counted)")
+        else:
+            lines.append("Mask structure: not checked (every counted unit is dropped, or every one "
+                         "kept: no pattern to test)")
         lines.append(f"A correct implementation fails this check with probability <= {self.alpha:g} "
                      f"({len(TESTS)} tests, each at {self.test_level:.3g}: Bonferroni).")
         return "\n".join(lines)
 
 
-def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPHA, source_name="x"):
+def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPHA, source_name="x",
+                        course_p=None, p_means="drop"):
     """Judge ``got``, a dropout train output, against its ``source``; return a :class:`DropoutVerdict`.
 
     Parameters
@@ -167,6 +201,12 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
         The largest probability that a correct implementation fails; split over 8 tests.
     source_name : str
         How messages name ``source``: ``"x"`` or ``"dout"``.
+    course_p : float, optional
+        The course's own ``p`` as its spec states it (``problem.params["p"]``), for the wording of
+        the messages only; it must agree with ``drop_prob`` under ``p_means``.
+    p_means : {"drop", "keep"}
+        What the course's ``p`` means (``assignment.dropout_p_means``). The default, with no
+        ``course_p``, is the reference's convention: p is the drop probability.
     """
     if (rtol is None) != (atol is None):
         raise ValueError(f"give both rtol and atol or neither, got rtol={rtol}, atol={atol}")
@@ -180,6 +220,14 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
     if not 0.0 <= drop_prob < 1.0:
         raise ValueError(f"drop_prob is the probability of dropping a unit and must lie in [0, 1), "
                          f"got {drop_prob}")
+    if p_means not in ("drop", "keep"):
+        raise ValueError(f"p_means must be 'drop' or 'keep', got {p_means!r}")
+    if course_p is not None:
+        course_p = float(course_p)
+        implied = course_p if p_means == "drop" else 1.0 - course_p
+        if not abs(implied - drop_prob) <= 1e-9:
+            raise ValueError(f"course_p = {course_p:g} ({p_means} probability) gives a drop "
+                             f"probability of {implied:g}, not drop_prob = {drop_prob:g}")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     if not np.all(np.isfinite(source)):
@@ -191,11 +239,14 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
     factor = 1.0 / (1.0 - drop_prob)
 
     reading = _Reading(got2, source2, factor, rtol, atol)
-    explained_by = None
+    explained_by = None  # (code, factor, reading): one wrong scale that explains every value
     if reading.bad.any():
         alternatives = [("no_scaling", 1.0)]
         if drop_prob > 0:
             alternatives.append(("keep_probability", 1.0 / drop_prob))
+        own = _own_scale(got2, source2, reading)
+        if own is not None:
+            alternatives.append((None, own))
         for code, alt_factor in alternatives:
             if abs(alt_factor - factor) > 1e-9 * factor:
                 alt = _Reading(got2, source2, alt_factor, rtol, atol)
@@ -203,23 +254,34 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
                     explained_by = (code, alt_factor, alt)
                     break
 
-    # The mask the statistics describe: the correct reading, or the wrong factor that explains
-    # every value; with unexplained bad values, the elements that do read as 0 or kept.
+    # The mask the statistics describe: the correct reading, or the wrong scale that explains every
+    # value; else the zeros, every other element counting as kept, unless the values look nothing
+    # like a dropout output (a NaN, or no element reading as 0 or as kept).
     mask_reading = explained_by[2] if explained_by else reading
-    usable = ~mask_reading.ambiguous & ~mask_reading.bad
+    usable = ~mask_reading.ambiguous
+    mask_defined = True
+    if reading.bad.any() and not explained_by:
+        mask_defined = bool(np.isfinite(got2).all()
+                            and (~reading.bad & usable).any())
+        if not mask_defined:
+            usable = np.zeros_like(usable)
     dropped_mask = mask_reading.zero & usable
     tested = int(np.count_nonzero(usable))
     dropped = int(np.count_nonzero(dropped_mask))
-    lo, hi = _accepted_interval(tested, drop_prob, level)
-    p_value = float(_binom_pvalues(tested, drop_prob)[dropped])
-    count_ok = lo <= dropped <= hi
+    if tested:
+        lo, hi = _accepted_interval(tested, drop_prob, level)
+        p_value = float(_binom_pvalues(tested, drop_prob)[dropped])
+        count_ok = lo <= dropped <= hi
+    else:
+        lo = hi = p_value = None
+        count_ok = True
 
     # Structure, judged at the drop probability; once the count has failed (the check fails
     # anyway), at the observed fraction instead, so that a wrong rate is not mistaken for a pattern.
     structure_tests = ()
     failures = []
-    structure_p = drop_prob if count_ok else (dropped / tested if tested else 0.0)
-    if not reading.bad.any() and 0.0 < structure_p < 1.0:
+    structure_p = drop_prob if count_ok else dropped / tested
+    if tested and 0.0 < structure_p < 1.0:
         structure_tests = _structure_tests(dropped_mask, usable, structure_p)
         failures = [text for _, p, text in structure_tests if p < level]
         structure_tests = tuple((name, p) for name, p, _ in structure_tests)
@@ -233,44 +295,70 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
         worst_kept = float(source2.flat[flat] * factor)
 
     src = source_name
+    keep_prob = 1.0 - drop_prob
+    kept = _kept_formula(src, drop_prob, p_means)  # x/(1-p) = x/0.7, or x/p = x/0.7
+    convention = _convention(drop_prob, course_p, p_means)
     frac = dropped / tested if tested else None
     count_text = (f"dropped {dropped} / {tested}" + (f" ({frac:.1%})" if tested else "")
-                  + f", accepted {lo}-{hi} for p = {drop_prob:g}")
+                  + f", accepted {lo}-{hi} for drop probability {drop_prob:g}")
+    count_failure = None  # the count's failure, as a message says it
+    if not count_ok:
+        if dropped in (0, tested):
+            what = "no unit was dropped" if dropped == 0 else "every unit was dropped"
+            count_failure = f"{count_text}: {what}"
+        else:
+            count_failure = f"{count_text} (binomial p-value {_prob(p_value)})"
     diagnosis = None
     if bad_values:
-        if explained_by and explained_by[0] == "no_scaling":
+        code = explained_by[0] if explained_by else None
+        if code == "no_scaling":
             diagnosis = "no_scaling"
-            message = (f"kept values equal {src} instead of {src}/(1-p) = {factor:.4g} * {src}: scale "
-                       "the kept units by 1/(1-p) in train mode (inverted dropout)")
-        elif explained_by:
+            message = (f"kept values equal {src} instead of {kept} = {factor:.4g} * {src}: divide "
+                       f"the kept units by the keep probability {keep_prob:g} in train mode "
+                       "(inverted dropout)")
+        elif code == "keep_probability":
             diagnosis = "keep_probability"
-            message = (f"kept values are {src}/p = {explained_by[1]:.4g} * {src}, expected "
-                       f"{src}/(1-p) = {factor:.4g} * {src}: p is the probability of DROPPING a unit")
+            message = (f"kept values are {src}/{drop_prob:g} = {explained_by[1]:.4g} * {src}, "
+                       f"expected {kept} = {factor:.4g} * {src}: {convention}")
+        elif explained_by:  # the student's own constant scale
+            message = (f"{bad_values} of {got.size} values are neither 0 nor {kept}: the kept "
+                       f"values are {explained_by[1]:.4g} * {src}, expected {factor:.4g} * {src}")
         else:
-            message = (f"{bad_values} of {got.size} values are neither 0 nor {src}/(1-p), e.g. "
-                       f"{_value(worst_value)} at {_fmt_index(worst_index)} where {src}/(1-p) = "
-                       f"{worst_kept:.6g}")
+            message = (f"{bad_values} of {got.size} values are neither 0 nor {kept}, e.g. "
+                       f"{_value(worst_value)} at {_fmt_index(worst_index)} where "
+                       f"{_kept_short(src, drop_prob)} = {worst_kept:.6g}")
+        also = []
+        if not count_ok:
+            also.append(count_failure)
+        if failures:
+            also.append("the mask is not random: " + _first(failures))
+        if also:
+            message += "; also " + "; ".join(also)
     elif not count_ok:
         flipped = 1.0 - drop_prob
         if failures:
             diagnosis = "not_random"
             message = f"{count_text}; the mask is not random: {_first(failures)}"
-        elif tested and dropped in (0, tested):
+        elif dropped in (0, tested):
             diagnosis = "not_random"
             failures.append("no unit was dropped" if dropped == 0 else "every unit was dropped")
-            message = f"{count_text}: {failures[0]}"
-        elif (abs(flipped - drop_prob) > 1e-12 and tested
+            message = count_failure
+        elif (abs(flipped - drop_prob) > 1e-12
               and _binom_pvalues(tested, flipped)[dropped] >= PLAUSIBLE):
             diagnosis = "keep_probability"
-            message = (f"{count_text}: the dropped fraction matches 1-p = {flipped:g}; p is the "
-                       "probability of DROPPING a unit")
+            message = (f"{count_text}: the dropped fraction matches the keep probability "
+                       f"{flipped:g}, not the drop probability {drop_prob:g}; {convention}")
+            if p_means == "keep":
+                message += f", so drop each unit with probability 1 - p = {drop_prob:g}"
         else:
-            message = f"{count_text} (binomial p-value {_prob(p_value)})"
+            message = count_failure
     elif failures:
         diagnosis = "not_random"
         message = "the mask is not random: " + _first(failures)
-    else:
+    elif tested:
         message = f"{count_text}; values and mask look right"
+    else:
+        message = f"every unit has {src} ~ 0 and reads either way: values look right"
 
     passed = bad_values == 0 and count_ok and not failures
     digest = None
@@ -284,8 +372,8 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
         dropped=dropped,
         observed_fraction=frac,
         expected_fraction=drop_prob,
-        accepted_interval=(lo, hi),
-        accepted_fractions=(lo / tested, hi / tested) if tested else (0.0, 0.0),
+        accepted_interval=(lo, hi) if tested else None,
+        accepted_fractions=(lo / tested, hi / tested) if tested else None,
         p_value=p_value,
         bad_values=bad_values,
         worst_bad_index=worst_index,
@@ -298,7 +386,42 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
         alpha=float(alpha),
         source_name=source_name,
         mask_digest=digest,
+        mask_defined=mask_defined,
+        course_p=course_p,
+        p_means=p_means,
     )
+
+
+def _own_scale(got, source, reading):
+    """The student's own factor for the kept values, the median of ``got / source`` over the
+    elements that are neither 0 nor ambiguous, or None (none such, or not finite)."""
+    candidates = ~reading.zero & ~reading.ambiguous & np.isfinite(got)
+    if not candidates.any():
+        return None
+    scale = float(np.median(got[candidates] / source[candidates]))
+    return scale if math.isfinite(scale) and scale != 0.0 else None
+
+
+def _kept_formula(src, drop_prob, p_means):
+    """The kept value in the course's terms and in numbers: ``x/(1-p) = x/0.7`` (p the drop
+    probability) or ``x/p = x/0.7`` (p the keep probability)."""
+    symbol = f"{src}/p" if p_means == "keep" else f"{src}/(1-p)"
+    return f"{symbol} = {_kept_short(src, drop_prob)}"
+
+
+def _kept_short(src, drop_prob):
+    return f"{src}/{1.0 - drop_prob:g}"
+
+
+def _convention(drop_prob, course_p, p_means):
+    """What p means, in the course's terms: "this assignment's p = 0.7 is the probability of
+    KEEPING a unit"; without the course's p, "p = 0.3 is the probability of DROPPING a unit"."""
+    if course_p is None:
+        who, value = "p", drop_prob if p_means == "drop" else 1.0 - drop_prob
+    else:
+        who, value = "this assignment's p", course_p
+    meaning = "KEEPING" if p_means == "keep" else "DROPPING"
+    return f"{who} = {value:g} is the probability of {meaning} a unit"
 
 
 class _Reading:

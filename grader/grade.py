@@ -196,7 +196,8 @@ def _judge_dropout(output, got, context, result, fingerprints):
     source_role = "x" if problem.op == "dropout_forward" else "dout"
     source = context.inputs[next(i.file for i in problem.inputs if i.role == source_role)]
     verdict = check_dropout_train(got, source, problem.drop_prob, output.rtol, output.atol,
-                                  source_name=source_role)
+                                  source_name=source_role, course_p=problem.params.get("p"),
+                                  p_means=context.assignment.dropout_p_means)
     measured = dict(size=verdict.size, mismatches=verdict.bad_values,
                     details={**_figures(verdict), "report": verdict.describe(),
                              "mask_sha256": verdict.mask_digest, **fingerprints})

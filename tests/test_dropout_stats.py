@@ -3,6 +3,7 @@ outputs at the default shapes, and the power against the catalogued wrong output
 import itertools
 import json
 import math
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +22,8 @@ from grader.dropout_stats import (
     spread_p_value,
     two_sided_p_values,
 )
-from grader.generate import make_inputs
+from grader.generate import make_inputs, write_expected, write_inputs
+from grader.grade import grade_submission, load_context
 from grader.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,12 +253,206 @@ def test_values_neither_zero_nor_kept(settings):
     verdict = check_dropout_train(got, source, p, 1e-5, 1e-5)
     assert not verdict.passed and verdict.bad_values == 1 and verdict.worst_bad_index == (4, 7)
     assert verdict.diagnosis is None and verdict.mask_digest is None
-    assert "1 of 400 values are neither 0 nor x/(1-p)" in verdict.message
+    assert "1 of 400 values are neither 0 nor x/(1-p) = x/0.7" in verdict.message
     assert "at (4, 7)" in verdict.message
+    # The zeros still define the mask: the wrong value is a kept unit, counted as kept.
+    assert verdict.tested == 400 and verdict.dropped == int(np.count_nonzero(got == 0))
     # Multiplied by (1-p) instead of divided: explained by no known mistake.
     got = source * (1 - p) * (np.random.default_rng(3).random(source.shape) >= p)
     verdict = check_dropout_train(got, source, p, 1e-5, 1e-5)
     assert verdict.diagnosis is None and verdict.bad_values > 50
+
+
+# --------------------------------------------------------------------------------------------------
+# Wrong kept values: the count is over every unit the zeros (or the wrong scale) define (F5)
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale, shown", [(0.7, "0.7 * x"), (1 / 0.65, "1.538 * x")])
+def test_wrong_kept_values_count_every_unit(settings, scale, shown):
+    _, x, p, _ = settings[0]
+    keep = np.random.default_rng(3).random(x.shape) >= p
+    v = check_dropout_train(x * keep * scale, x, p)
+    dropped = int(np.count_nonzero(~keep))
+    assert dropped == 115  # 28.75% of 400: on target
+    assert not v.passed and v.bad_values == 400 - dropped and v.diagnosis is None
+    assert (v.tested, v.dropped, v.mask_defined) == (400, dropped, True)
+    assert v.p_value == pytest.approx(binomial_p_value(dropped, 400, p))
+    assert v.accepted_interval[0] < dropped < v.accepted_interval[1]
+    assert v.message == (f"285 of 400 values are neither 0 nor x/(1-p) = x/0.7: the kept values "
+                         f"are {shown}, expected 1.429 * x")
+    text = v.describe()
+    assert "Dropped: 115 of 400 units (28.7%); drop probability 0.3" in text
+    assert "Accepted: 74 to 170 dropped" in text and "p-value 0.62" in text
+    assert "Mask structure: rows, columns, 2x2 blocks, runs and ends show no pattern" in text
+    assert "of 115" not in text and "100.0%" not in text
+    assert v.mask_digest is None  # batch flags compare only well-formed outputs
+
+
+def test_wrong_kept_values_of_dout_near_zero_are_read_at_their_own_scale(settings):
+    """Kept values multiplied by 0.2 instead of divided (p = 0.8): some kept dout * 0.2 fall
+    within the zero tolerance of dout / 0.2; read at the student's own scale they are ambiguous,
+    never counted as dropped."""
+    _, dout, p, _ = settings[1]
+    for seed in range(50):
+        keep = np.random.default_rng(seed).random(dout.shape) >= p
+        got = dout * keep * (1 - p)
+        v = check_dropout_train(got, dout, p, 1e-5, 1e-5, source_name="dout")
+        assert v.tested + v.ambiguous == 100
+        assert "the kept values are 0.2 * dout, expected 5 * dout" in v.message
+        assert v.dropped <= int(np.count_nonzero(~keep))
+
+
+def test_wrong_kept_values_with_a_wrong_count_or_pattern_say_so(settings):
+    _, x, p, _ = settings[0]
+    # Every unit kept, unscaled: test mode in train mode.
+    v = check_dropout_train(x.copy(), x, p, 1e-5, 1e-5)
+    assert v.diagnosis == "no_scaling" and (v.tested, v.dropped) == (400, 0)
+    assert v.message.endswith("; also dropped 0 / 400 (0.0%), accepted 74-170 for drop "
+                              "probability 0.3: no unit was dropped")
+    # The first 120 units dropped, the rest multiplied by 0.7.
+    got = x * 0.7 * (np.arange(400) >= 120).reshape(x.shape)
+    v = check_dropout_train(got, x, p, 1e-5, 1e-5)
+    assert (v.tested, v.dropped) == (400, 120) and v.structure_failures
+    assert "the kept values are 0.7 * x" in v.message
+    assert "; also the mask is not random: row 0 has 20 of 20 units dropped" in v.message
+
+
+@pytest.mark.parametrize("kind", ["noise", "nan"])
+def test_values_that_define_no_mask_give_no_count(settings, kind):
+    _, x, p, _ = settings[0]
+    rng = np.random.default_rng(6)
+    if kind == "noise":  # nothing reads as 0 or as kept
+        got = rng.normal(size=x.shape)
+    else:  # a unit that is neither dropped nor kept
+        got = x / (1 - p) * (rng.random(x.shape) >= p)
+        got[2, 3] = np.nan
+    v = check_dropout_train(got, x, p, 1e-5, 1e-5)
+    assert not v.passed and not v.mask_defined and v.tested == 0 and v.dropped == 0
+    assert v.accepted_interval is v.accepted_fractions is v.p_value is v.observed_fraction is None
+    assert v.structure_tests == () and v.structure_failures == ()
+    text = v.describe()
+    assert "Dropped: not counted (the values do not define a mask)" in text
+    assert "Accepted" not in text and "also" not in v.message
+    assert "Mask structure: not checked (the values do not define a mask)" in text
+    json.dumps(asdict(v), allow_nan=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Wording: "drop probability", and the course's own p where the convention is explained (F4)
+# --------------------------------------------------------------------------------------------------
+
+def test_messages_say_drop_probability_not_p(settings):
+    _, x, p, _ = settings[0]
+    rng = np.random.default_rng(12)
+    right = check_dropout_train(correct_output(x, p, rng), x, p, 1e-5, 1e-5)
+    assert right.passed and "accepted 74-170 for drop probability 0.3; values and mask look " \
+        "right" in right.message
+    swapped = check_dropout_train(x / (1 - p) * (rng.random(x.shape) < p), x, p, 1e-5, 1e-5)
+    assert swapped.diagnosis == "keep_probability"
+    assert swapped.message.endswith(": the dropped fraction matches the keep probability 0.7, not "
+                                    "the drop probability 0.3; p = 0.3 is the probability of "
+                                    "DROPPING a unit")
+    for v in (right, swapped):
+        assert "for p =" not in v.message and "p = 0.3" not in v.describe().split("\n", 1)[1]
+        assert "drop probability 0.3" in v.describe()
+        assert "Values: every element is 0 or x/(1-p) = x/0.7 within tolerance" in v.describe()
+        assert v.course_p is None and v.p_means == "drop"
+
+
+def test_a_keep_probability_course_is_told_in_its_own_terms(settings):
+    """p = 0.7 meaning keep: the messages never call 0.3 "p", nor say p means dropping."""
+    _, x, p, _ = settings[0]
+    rng = np.random.default_rng(13)
+    keep_course = dict(course_p=0.7, p_means="keep")
+    right = check_dropout_train(correct_output(x, p, rng), x, p, 1e-5, 1e-5, **keep_course)
+    swapped = check_dropout_train(x / (1 - p) * (rng.random(x.shape) < p), x, p, 1e-5, 1e-5,
+                                  **keep_course)
+    scaled = check_dropout_train(x / p * (rng.random(x.shape) >= p), x, p, 1e-5, 1e-5,
+                                 **keep_course)
+    unscaled = check_dropout_train(x * (rng.random(x.shape) >= p), x, p, 1e-5, 1e-5,
+                                   **keep_course)
+    assert right.passed and right.message.endswith("for drop probability 0.3; values and mask "
+                                                   "look right")
+    assert swapped.diagnosis == "keep_probability"
+    assert swapped.message.endswith(": the dropped fraction matches the keep probability 0.7, not "
+                                    "the drop probability 0.3; this assignment's p = 0.7 is the "
+                                    "probability of KEEPING a unit, so drop each unit with "
+                                    "probability 1 - p = 0.3")
+    assert scaled.diagnosis == "keep_probability"
+    assert scaled.message == ("kept values are x/0.3 = 3.333 * x, expected x/p = x/0.7 = "
+                              "1.429 * x: this assignment's p = 0.7 is the probability of "
+                              "KEEPING a unit")
+    assert unscaled.diagnosis == "no_scaling"
+    assert unscaled.message.startswith("kept values equal x instead of x/p = x/0.7 = 1.429 * x: "
+                                       "divide the kept units by the keep probability 0.7")
+    for v in (right, swapped, scaled, unscaled):
+        text = v.describe()
+        assert "DROPPING" not in text and "for p =" not in text and not calls_drop_p(text)
+        assert "(1-p)" not in text
+        assert ("drop probability 0.3 (this assignment's p = 0.7 is the probability of KEEPING a "
+                "unit)") in text
+        assert (v.course_p, v.p_means) == (0.7, "keep")
+        json.dumps(asdict(v), allow_nan=False)
+
+
+def test_a_drop_probability_course_names_its_p():
+    source = np.random.default_rng(2).normal(10, 1, (20, 20))
+    got = source / 0.7 * (np.random.default_rng(3).random(source.shape) < 0.3)
+    v = check_dropout_train(got, source, 0.3, course_p=0.3, p_means="drop")
+    assert v.message.endswith("this assignment's p = 0.3 is the probability of DROPPING a unit")
+    # Without the course's p, a keep-probability meaning still states its p.
+    v = check_dropout_train(got, source, 0.3, p_means="keep")
+    assert "; p = 0.7 is the probability of KEEPING a unit" in v.message
+
+
+def test_the_course_p_must_agree_with_the_drop_probability():
+    zeros = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="course_p = 0.3 \\(keep probability\\) gives a drop "
+                                         "probability of 0.7, not drop_prob = 0.3"):
+        check_dropout_train(zeros, zeros, 0.3, course_p=0.3, p_means="keep")
+    with pytest.raises(ValueError, match="p_means must be"):
+        check_dropout_train(zeros, zeros, 0.3, p_means="retain")
+    # The spec rounds 1 - p; a float difference is no disagreement.
+    check_dropout_train(zeros, zeros, round(1 - 0.7, 12), course_p=0.7, p_means="keep")
+
+
+def calls_drop_p(text):
+    """Whether ``text`` calls the drop probability 0.3 "p" in a course whose p = 0.7 (keep);
+    "1 - p = 0.3" is right."""
+    return re.search(r"(?<!1 - )\bp = 0\.3", text) is not None
+
+
+@pytest.fixture(scope="module")
+def keep_course(tmp_path_factory):
+    """examples/specs/keep_probability.toml with its inputs and expected outputs."""
+    spec = ROOT / "examples" / "specs" / "keep_probability.toml"
+    folder = tmp_path_factory.mktemp("keep_course")
+    assignment = load_spec(spec)
+    write_inputs(assignment, folder / "in")
+    write_expected(assignment, folder / "in", folder / "exp")
+    return load_context(spec, folder / "in", folder / "exp"), folder
+
+
+@pytest.mark.parametrize("case", ["drops 70%", "correct"])
+def test_grading_a_keep_probability_course(keep_course, case):
+    context, folder = keep_course
+    x = context.inputs["dropout_forward_in_x"]
+    rng = np.random.default_rng(0)
+    keep = rng.random(x.shape) >= (0.7 if case == "drops 70%" else 0.3)
+    submission = folder / case / "output_files"
+    submission.mkdir(parents=True)
+    np.savetxt(submission / "dropout_forward_out_train.csv", x * keep / 0.7)
+    result = grade_submission(submission.parent, context)
+    check = next(c for c in result.checks if c.output == "dropout_forward_out_train")
+    verdict_message = check.message.split(". Likely: ")[0]
+    assert "for drop probability 0.3" in verdict_message and "for p =" not in verdict_message
+    assert "DROPPING" not in verdict_message and not calls_drop_p(check.details["report"])
+    assert check.details["course_p"] == 0.7 and check.details["p_means"] == "keep"
+    if case == "correct":
+        assert check.status == "pass"
+    else:
+        assert check.status == "fail" and check.diagnosis == "keep_probability"
+        assert "this assignment's p = 0.7 is the probability of KEEPING a unit" in verdict_message
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,7 +508,10 @@ def test_ambiguous_elements_are_left_out_of_the_statistics():
 
 def test_all_ambiguous_and_zero_drop_probability():
     v = check_dropout_train(np.zeros((3, 3)), np.zeros((3, 3)), 0.3, 1e-5, 1e-5)
-    assert v.passed and v.tested == 0 and v.observed_fraction is None
+    assert v.passed and v.tested == 0 and v.observed_fraction is None and v.mask_defined
+    assert v.accepted_interval is None and v.p_value is None
+    assert "Dropped: not counted (every unit has x ~ 0 and reads either way)" in v.describe()
+    assert "Accepted" not in v.describe()
     json.dumps(asdict(v), allow_nan=False)
     source = np.random.default_rng(2).normal(10, 1, (5, 5))
     assert check_dropout_train(source.copy(), source, 0.0, 1e-5, 1e-5).passed
