@@ -2,13 +2,22 @@
 
 Accepted (DESIGN.md, File format): comma and/or whitespace separators, any number of values per
 line read in row-major order, CRLF (or a lone CR), a trailing delimiter, a UTF-8 BOM, plain or
-scientific notation (``1``, ``-1.5``, ``+.5``, ``5.``, ``1e-3``, ``1.5E+07``).
+scientific notation (``1``, ``-1.5``, ``+.5``, ``5.``, ``1e-3``, ``1.5E+07``), including Fortran's
+``D`` exponent (``-5.335046350955963D-02``, as Fortran writes double precision): a number, and
+nothing else, unambiguously.
 
 Refused with a located SubmissionError whose ``code`` is a diagnosis code: an empty file, header
 text, a non-numeric token, an empty value (``1,,2``), NaN or Inf (code ``nonfinite``, also for a
 number too large for a float64), binary or non-UTF-8 content, a file over the size cap, a folder,
 a link (wherever it points) or anything else that is not a regular file, and (read_array) the
-wrong number of values (CountMismatch, code ``wrong_count``).
+wrong number of values (CountMismatch, code ``wrong_count``), or decimal commas (every value
+written ``-0,0533``, which reads as two numbers: twice the count).
+
+A bad token's message names what it is when it is recognisable: NumPy 2's ``np.float64(...)``
+repr, a ``float.hex()`` hexadecimal float, brackets, a comment, a quoted value, a non-ASCII
+character. "Header text" is said only of a word on the first line when the later lines are all
+numbers (a real header); a word anywhere else, or on a first line followed by more words, is named
+as what it is (or as not a number).
 
 Numbers are ASCII only: Python's float() also takes ``1_000``, full-width or Arabic-Indic digits
 and surrounding blanks, which are not numbers in a CSV file.
@@ -32,12 +41,14 @@ from .errors import SubmissionError
 BYTES_PER_VALUE_CAP = 64
 MIN_BYTES_CAP = 64 * 1024
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eEdD][+-]?[0-9]+)?", re.ASCII)
 
 # The fast path's test: a file made only of these bytes (after a BOM), with no empty value, whose
-# tokens all convert with float(), is well formed. On this alphabet float() accepts exactly
-# _NUMBER (no "_", "inf", "nan", non-ASCII digits or blanks can occur in a token).
-_FAST_ALPHABET = b"0123456789.eE+-, \t\f\v\r\n"
+# tokens all convert with float() once Fortran's d/D exponent letters are read as e, is well
+# formed. On this alphabet float() accepts exactly _NUMBER (no "_", "inf", "nan", non-ASCII digits
+# or blanks can occur in a token).
+_FAST_ALPHABET = b"0123456789.eEdD+-, \t\f\v\r\n"
+_FORTRAN_EXPONENT = bytes.maketrans(b"dD", b"ee")
 _HORIZONTAL_BLANKS = b" \t\f\v"
 _BOM = b"\xef\xbb\xbf"
 
@@ -47,7 +58,13 @@ _BLANKS = " \t\f\v\r\n"
 _NONFINITE = re.compile(
     r"[+-]?(?:nan(?:\([a-z0-9_]*\))?|inf|infinity|[0-9]\.#(?:inf|qnan|snan|ind)[0-9]*)",
     re.IGNORECASE | re.ASCII)
-_HEADER_LETTERS = re.compile(r"[A-DF-Za-df-z_]|[eE].*[eE]", re.ASCII)
+# Letters other than an exponent's, or two exponent letters: a word, not a malformed number ("4e").
+_HEADER_LETTERS = re.compile(r"[A-CF-Za-cf-z_]|[dDeE].*[dDeE]", re.ASCII)
+_NUMPY_REPR = re.compile(r"(?:np|numpy)\.[A-Za-z_]+[0-9]*\(", re.ASCII)
+_HEX_FLOAT = re.compile(r"[+-]?0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?[0-9]+)?",
+                        re.IGNORECASE | re.ASCII)
+# A value written with a decimal comma, as a French or German locale (or Excel) writes it.
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+(?:[eEdD][+-]?[0-9]+)?", re.ASCII)
 
 _MAGIC = (
     (b"\x93NUMPY", "a NumPy .npy file (np.save), not text; write it with np.savetxt"),
@@ -125,7 +142,7 @@ def parse_values(data, path):
     """
     body = data[len(_BOM):] if data.startswith(_BOM) else data
     if not body.translate(None, _FAST_ALPHABET) and not _has_empty_value(body):
-        tokens = body.replace(b",", b" ").split()
+        tokens = body.translate(_FORTRAN_EXPONENT).replace(b",", b" ").split()
         if tokens:
             try:
                 values = np.fromiter(map(float, tokens), np.float64, len(tokens))
@@ -185,7 +202,8 @@ def _parse_located(text, path):
         raise SubmissionError("no values: the file holds only blank space or commas",
                               path=path, code="parse_error")
     values = []
-    for line_number, line in enumerate(_LINE_BREAK.split(text), start=1):
+    lines = _LINE_BREAK.split(text)
+    for line_number, line in enumerate(lines, start=1):
         after_value = False
         for field in _FIELD.finditer(line):
             token, column = field.group(), field.start() + 1
@@ -195,8 +213,10 @@ def _parse_located(text, path):
                 after_value = False
                 continue
             if not _NUMBER.fullmatch(token):
-                raise _bad_token(token, line_number, column, path, first=not values)
-            value = float(token)
+                # A header: a word before any value, on a first line followed only by numbers.
+                header = not values and _only_numbers(lines[line_number:])
+                raise _bad_token(token, line_number, column, path, header=header)
+            value = _to_float(token)
             if math.isinf(value):
                 raise SubmissionError(f"{_show(token)} is too large for a float64 (it reads as "
                                       "infinity): NaN and Inf are not answers", path=path,
@@ -204,6 +224,27 @@ def _parse_located(text, path):
             values.append(value)
             after_value = True
     return np.array(values, dtype=np.float64)
+
+
+def _to_float(token):
+    """float() of a token that matches _NUMBER, Fortran's d/D exponent read as e."""
+    try:
+        return float(token)
+    except ValueError:
+        return float(token.replace("d", "e").replace("D", "e"))
+
+
+def _only_numbers(lines):
+    """Whether ``lines`` hold at least one value and nothing but numbers and separators."""
+    found = False
+    for line in lines:
+        for field in _FIELD.finditer(line):
+            token = field.group()
+            if token != ",":
+                if not _NUMBER.fullmatch(token):
+                    return False
+                found = True
+    return found
 
 
 def _show(token):
@@ -222,7 +263,7 @@ def _empty_value(line, column, line_number, path, first):
     return SubmissionError(message, path=path, line=line_number, column=column, code="parse_error")
 
 
-def _bad_token(token, line_number, column, path, first):
+def _bad_token(token, line_number, column, path, header):
     shown = _show(token)
     where = {"path": path, "line": line_number, "column": column}
     if _NONFINITE.fullmatch(token):
@@ -234,6 +275,11 @@ def _bad_token(token, line_number, column, path, first):
         return SubmissionError(
             f"{shown} contains U+{ord(odd):04X} ({name}); write numbers in plain ASCII digits, "
             "separated by commas or spaces", code="parse_error", **where)
+    if _NUMPY_REPR.search(token):
+        return SubmissionError(
+            f"{shown}: NumPy's repr() of a number, as NumPy 2 prints its scalars (np.float64(...)) "
+            "in a list or with repr(); write plain numbers, with np.savetxt (or float(v))",
+            code="parse_error", **where)
     if "[" in token or "]" in token:
         return SubmissionError(
             f"{shown}: brackets, as print(array) or str(array) writes them; write the array "
@@ -246,7 +292,11 @@ def _bad_token(token, line_number, column, path, first):
         return SubmissionError(
             f"{shown}: a comment (np.savetxt writes one when given a header); write numbers only",
             code="parse_error", **where)
-    if first and _HEADER_LETTERS.search(token):
+    if _HEX_FLOAT.fullmatch(token):
+        return SubmissionError(
+            f"{shown}: a hexadecimal float, as float.hex() writes it; write decimal numbers, "
+            "with np.savetxt (or repr(v))", code="parse_error", **where)
+    if header and _HEADER_LETTERS.search(token):
         return SubmissionError(f"{shown} looks like header text; write numbers only, no header",
                                code="parse_error", **where)
     if ";" in token:
@@ -271,6 +321,8 @@ def read_array(path, shape):
     count = int(np.prod(shape))
     data = read_bytes_capped(path, byte_cap(count))
     values = parse_values(data, path)
+    if values.size == 2 * count:
+        _refuse_decimal_commas(data, count, path)
     if values.size != count:
         hint = _count_hint(data, count)
         message = f"holds {values.size} values; expected {count} (shape {shape})"
@@ -281,10 +333,32 @@ def read_array(path, shape):
     return values.reshape(shape)
 
 
+def _refuse_decimal_commas(data, count, path):
+    """Raise a located SubmissionError if every value in ``data`` (already parsed, twice
+    ``count`` values) is written with a decimal comma: each blank-separated field is digits, one
+    comma, digits (``-0,0533504635``)."""
+    text = data.decode("utf-8-sig")  # already decoded once without error
+    first = None
+    for line_number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        for field in re.finditer(r"[^ \t\f\v]+", line):
+            if not _DECIMAL_COMMA.fullmatch(field.group()):
+                return
+            if first is None:
+                first = (field.group(), line_number, field.start() + 1)
+    if first is None:
+        return
+    token, line_number, column = first
+    raise SubmissionError(
+        f"every value is written with a decimal comma, as {_show(token)} here, and a comma "
+        f"separates values: the file reads as {2 * count} values where {count} are expected; "
+        f"write a decimal point ({_show(token.replace(',', '.'))}), as np.savetxt does",
+        path=path, line=line_number, column=column, code="parse_error")
+
+
 def _count_hint(data, count):
     """A known mistake that explains a wrong count, read from the file's lines, or None."""
     text = data.decode("utf-8-sig")  # already decoded once without error
-    rows = [np.array(line.replace(",", " ").split(), dtype=np.float64)
+    rows = [np.array([_to_float(t) for t in line.replace(",", " ").split()], dtype=np.float64)
             for line in _LINE_BREAK.split(text) if line.strip(_BLANKS + ",")]
     found = sum(r.size for r in rows)
     if len(rows) > 1 and all(r.size > 1 for r in rows) and found - len(rows) == count \

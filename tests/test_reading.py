@@ -58,6 +58,10 @@ ACCEPTED = {
     "integers": (b"0\n-2\n10\n", [0, -2, 10]),
     "subnormal and underflow": (b"4.9e-324\n1e-400\n", [5e-324, 0.0]),
     "form feed and vertical tab as blanks": (b"1\x0c2\x0b3\n", [1, 2, 3]),
+    # Fortran writes double precision with a D exponent: unambiguous numbers
+    "Fortran D exponent": (b"-5.335046350955963D-02\n1.0D+00\n", [-5.335046350955963e-02, 1.0]),
+    "Fortran d exponent, several per line": (b"1d5, -2.5d-3 3D0\n", [1e5, -2.5e-3, 3.0]),
+    "Fortran exponent on a later line": (b"1\n1d5\n", [1, 1e5]),
 }
 
 
@@ -107,6 +111,11 @@ def test_savetxt_one_per_line_round_trips_exactly(tmp_path):
 # Refusals: exact message, line, column and code
 
 NOT_A_NUMBER = "is not a number"
+HEADER = "looks like header text; write numbers only, no header"
+HEX_FLOAT = ("a hexadecimal float, as float.hex() writes it; write decimal numbers, with "
+             "np.savetxt (or repr(v))")
+NUMPY_REPR = ("NumPy's repr() of a number, as NumPy 2 prints its scalars (np.float64(...)) in a "
+              "list or with repr(); write plain numbers, with np.savetxt (or float(v))")
 NOT_FINITE = "is not a finite number: NaN and Inf are not answers"
 ASCII_ONLY = "write numbers in plain ASCII digits, separated by commas or spaces"
 
@@ -117,11 +126,28 @@ REFUSED = {
                         None, None, "parse_error"),
     "commas only": (b",,\n,\n", "no values: the file holds only blank space or commas",
                     None, None, "parse_error"),
-    "header": (b"x,y\n1,2\n", "'x' looks like header text; write numbers only, no header",
-               1, 1, "parse_error"),
+    "header": (b"x,y\n1,2\n", f"'x' {HEADER}", 1, 1, "parse_error"),
     "header after blank lines": (b"\n\n  out\n1\n",
                                  "'out' looks like header text; write numbers only, no header",
                                  3, 3, "parse_error"),
+    "header of several words": (b"x y z\n1 2 3\n", f"'x' {HEADER}", 1, 1, "parse_error"),
+    # a header only when later lines are numbers: else the word is named for what it is
+    "word on the only line": (b"abc\n", f"'abc' {NOT_A_NUMBER}", 1, 1, "parse_error"),
+    "words on every line": (b"abc\ndef\n", f"'abc' {NOT_A_NUMBER}", 1, 1, "parse_error"),
+    "word first, a word later": (b"abc\n1\n2 x\n", f"'abc' {NOT_A_NUMBER}", 1, 1,
+                                 "parse_error"),
+    "word first, NaN later": (b"abc\n1\nnan\n", f"'abc' {NOT_A_NUMBER}", 1, 1, "parse_error"),
+    "word after a value on the first line": (b"1 abc\n2 3\n", f"'abc' {NOT_A_NUMBER}", 1, 3,
+                                             "parse_error"),
+    "NumPy 2 repr": (b"np.float64(-0.05335046350955963)\nnp.float64(0.5)\n",
+                     f"'np.float64(-0.05335046350955963)': {NUMPY_REPR}", 1, 1, "parse_error"),
+    "NumPy 2 repr, a header-like first line": (b"np.float32(0.5)\n1\n2\n",
+                                                f"'np.float32(0.5)': {NUMPY_REPR}", 1, 1,
+                                                "parse_error"),
+    "NumPy 2 repr of a list": (b"[np.float64(0.1), np.float64(0.2)]\n",
+                               f"'[np.float64(0.1)': {NUMPY_REPR}", 1, 1, "parse_error"),
+    "numpy. repr later": (b"1\nnumpy.float64(2.0)\n", f"'numpy.float64(2.0)': {NUMPY_REPR}",
+                          2, 1, "parse_error"),
     "word in the middle": (b"1\n2\nabc\n", f"'abc' {NOT_A_NUMBER}", 3, 1, "parse_error"),
     "word later on a line": (b"1, 2, abc\n", f"'abc' {NOT_A_NUMBER}", 1, 7, "parse_error"),
     "column after a BOM": (b"\xef\xbb\xbf1, 2, 3x\n", f"'3x' {NOT_A_NUMBER}", 1, 7, "parse_error"),
@@ -132,12 +158,15 @@ REFUSED = {
     "double sign": (b"1\n--1\n", f"'--1' {NOT_A_NUMBER}", 2, 1, "parse_error"),
     "minus between numbers": (b"1\n1-2\n", f"'1-2' {NOT_A_NUMBER}", 2, 1, "parse_error"),
     "exponent without digits": (b"1\n1e+\n", f"'1e+' {NOT_A_NUMBER}", 2, 1, "parse_error"),
-    "Fortran exponent": (b"1\n1d5\n", f"'1d5' {NOT_A_NUMBER}", 2, 1, "parse_error"),
+    "Fortran exponent without digits": (b"1\n1d\n", f"'1d' {NOT_A_NUMBER}", 2, 1, "parse_error"),
+    "two exponents": (b"1\n1d5e3\n", f"'1d5e3' {NOT_A_NUMBER}", 2, 1, "parse_error"),
     "long token shortened": (b"1\n" + b"9" * 50 + b"x\n", f"'{'9' * 37}...' {NOT_A_NUMBER}",
                              2, 1, "parse_error"),
     # float() accepts these; a CSV reader must not
     "underscore digits": (b"1\n1_000\n", f"'1_000' {NOT_A_NUMBER}", 2, 1, "parse_error"),
-    "hex float": (b"1\n0x1p3\n", f"'0x1p3' {NOT_A_NUMBER}", 2, 1, "parse_error"),
+    "hex float": (b"1\n0x1p3\n", f"'0x1p3': {HEX_FLOAT}", 2, 1, "parse_error"),
+    "float.hex() first": (b"-0x1.b5120e2e9ae2bp-5\n0x1.0p+0\n",
+                          f"'-0x1.b5120e2e9ae2bp-5': {HEX_FLOAT}", 1, 1, "parse_error"),
     "full-width digit": ("1\n\uff11.5\n".encode(),
                          f"'\uff11.5' contains U+FF11 (FULLWIDTH DIGIT ONE); {ASCII_ONLY}",
                          2, 1, "parse_error"),
@@ -281,6 +310,53 @@ def test_count_mismatch_header_row(tmp_path):
                                   "(pandas' to_csv writes one unless header=False)")
 
 
+DECIMAL_COMMAS = ("every value is written with a decimal comma, as {token} here, and a comma "
+                  "separates values: the file reads as {found} values where {count} are "
+                  "expected; write a decimal point ({fixed}), as np.savetxt does")
+
+
+def test_decimal_commas_one_per_line(tmp_path):
+    values = [-0.0533504635, 1.25, 13.0, -2.5e-3]
+    text = "".join(f"{v:.10f}".replace(".", ",") + "\n" for v in values)
+    path = write(tmp_path, text)
+    with pytest.raises(SubmissionError) as excinfo:
+        read_array(path, (2, 2))
+    assert not isinstance(excinfo.value, CountMismatch)
+    assert refusal(excinfo) == (DECIMAL_COMMAS.format(token="'-0,0533504635'", found=8, count=4,
+                                                      fixed="'-0.0533504635'"),
+                                1, 1, "parse_error")
+
+
+def test_decimal_commas_several_per_line_and_exponents(tmp_path):
+    path = write(tmp_path, b"\n  1,5e-03 -2,25\r\n3,0 4,125D+01\n")
+    with pytest.raises(SubmissionError) as excinfo:
+        read_array(path, (4,))
+    assert refusal(excinfo) == (DECIMAL_COMMAS.format(token="'1,5e-03'", found=8, count=4,
+                                                      fixed="'1.5e-03'"),
+                                2, 3, "parse_error")
+
+
+def test_decimal_commas_need_every_value_and_twice_the_count(tmp_path):
+    # One value with a decimal point: not every value has a decimal comma.
+    path = write(tmp_path, b"0,5\n1,5\n2.5 3\n")
+    with pytest.raises(CountMismatch) as excinfo:
+        read_array(path, (3,))
+    assert excinfo.value.hint.startswith("twice the expected count")
+    # Comma-separated pairs that are the right count: values, not decimal commas.
+    np.testing.assert_array_equal(read_array(write(tmp_path, b"0,5\n1,5\n"), (4,)),
+                                  [0, 5, 1, 5])
+    # Decimal commas, but not twice the count: the count is what is wrong.
+    with pytest.raises(CountMismatch):
+        read_array(write(tmp_path, b"0,5\n1,5\n"), (3,))
+
+
+def test_count_hints_read_fortran_exponents(tmp_path):
+    path = write(tmp_path, b"0,1.5D0,2.5D0\n1,3.5D0,4.5D0\n")
+    with pytest.raises(CountMismatch) as excinfo:
+        read_array(path, (2, 2))
+    assert excinfo.value.hint.startswith("the first value on each line counts 0, 1, 2")
+
+
 def test_count_mismatch_twice(tmp_path):
     path = write(tmp_path, b"1\n2\n3\n4\n")
     with pytest.raises(CountMismatch) as excinfo:
@@ -384,9 +460,11 @@ def _outcome(read):
 
 
 def _random_text(rng):
-    numbers = ["1", "-2.5", "+.5", "5.", "1e-3", "2E+07", "0", "007", "1e999", "-1e400"]
+    numbers = ["1", "-2.5", "+.5", "5.", "1e-3", "2E+07", "0", "007", "1e999", "-1e400", "1d-3",
+               "-2.5D+07", "1D999"]
     separators = [",", ", ", " ,", " ", "  ", "\t", "\n", "\r\n", "\r", ",\n", "\n\n", "\x0c"]
-    noise = [".", "e", "-", "+", ",", "x", "nan", "_", "\u00a0", "\uff11", ";", "[", "#", "\ufeff"]
+    noise = [".", "e", "d", "D", "-", "+", ",", "x", "nan", "_", "\u00a0", "\uff11", ";", "[", "#",
+             "\ufeff"]
     pieces = []
     for _ in range(rng.randrange(0, 8)):
         pieces += [rng.choice(numbers), rng.choice(separators)]
