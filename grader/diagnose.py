@@ -884,7 +884,7 @@ def _no_dropout(case):
     if q == 0:
         raise Inapplicable("the drop probability is 0: nothing is dropped anyway")
     if (1 - q) ** n > _CHANCE:
-        raise Inapplicable(f"with p = {q:g} over {n} units, a correct mask drops nothing with "
+        raise Inapplicable(f"with drop probability {q:g} over {n} units, a correct mask drops nothing with "
                            f"probability {(1 - q) ** n:.2g}")
     src = case.source_role
     return [Variant("no_dropout", f"your train-mode output is {src} unchanged: no unit was dropped "
@@ -905,7 +905,7 @@ def _keep_probability(case):
         raise Inapplicable("the drop probability is 0: read the other way, no unit would be kept")
     source = case.inputs[case.source_role]
     keep_swapped = _sample_mask(source.shape, 1 - q)  # keeps with probability q
-    uncaught = ("p = 0.5: keeping and dropping with probability 0.5 give the same masks and the "
+    uncaught = ("drop probability 0.5: keeping and dropping with probability 0.5 give the same masks and the "
                 "same scaling" if abs(q - 0.5) < 1e-12 else
                 "too few units to tell the two fractions apart")
     text = _dropout_p_text(case)
@@ -917,8 +917,8 @@ def _keep_probability(case):
         variants.append(Variant("keep_probability", message, source * keep_swapped / q,
                                 case.output.shape, kind="rule", rule=("scaled", source, 1 / q, "any"),
                                 uncaught=uncaught))
-    fraction_message = (f"about {1 - q:.0%} of your units are dropped where p = {q:g} means "
-                        f"{q:.0%}: {text}, so drop each unit with probability {q:g}")
+    fraction_message = (f"about {1 - q:.0%} of your units are dropped where the drop probability "
+                        f"is {q:g}: {text}, so drop each unit with probability {q:g}")
     variants.append(Variant("keep_probability", fraction_message, source * keep_swapped / (1 - q),
                             case.output.shape, kind="rule", rule=("swapped_fraction", source, q),
                             uncaught=uncaught))
@@ -935,7 +935,7 @@ def _no_scaling(case):
     keep = _sample_mask(source.shape, q)
     src = case.source_role
     message = (f"your kept values equal {src}; inverted dropout divides the kept units by the keep "
-               f"probability 1 - p = {1 - q:g} in train mode")
+               f"probability {1 - q:g} in train mode")
     return [Variant("no_scaling", message, source * keep, case.output.shape, kind="rule",
                     rule=("scaled", source, 1.0, "some"))]
 

@@ -436,13 +436,13 @@ def check_details(check, show_expected=False):
         if _num(dropped) and _num(tested) and tested:
             text = f"{dropped} of {tested} units ({dropped / tested:.1%})"
             if _num(p):
-                text += f"; drop probability p = {p:g}"
+                text += f"; drop probability {p:g}"
             if _num(d.get("ambiguous")) and d["ambiguous"]:
                 text += f" ({d['ambiguous']} units that read either way not counted)"
             items.append(Detail("Dropped", text))
         elif _num(d.get("observed_fraction")):
             items.append(Detail("Dropped fraction", f"{d['observed_fraction']:.1%}"
-                                + (f"; drop probability p = {p:g}" if _num(p) else "")))
+                                + (f"; drop probability {p:g}" if _num(p) else "")))
         interval = d.get("accepted_interval")
         if isinstance(interval, (list, tuple)) and len(interval) == 2:
             text = f"{interval[0]} to {interval[1]} dropped"
@@ -454,13 +454,14 @@ def check_details(check, show_expected=False):
             items.append(Detail("Binomial p-value (two-sided, exact)", _prob(d["p_value"])))
         if _num(d.get("bad_values")) and d["bad_values"]:
             src = d.get("source_name") or "x"
+            kept = f"{src}/{1 - p:g}" if _num(p) else f"{src}/(1 - drop probability)"
             text = (f"{d['bad_values']} of {size if _num(size) else '?'} elements are neither 0 "
-                    f"nor {src}/(1-p)")
+                    f"nor {kept}")
             if d.get("worst_bad_index") is not None:
                 text += f"; e.g. at index {_fmt_index(d['worst_bad_index'])}"
                 if _num(d.get("worst_bad_value")) and _num(d.get("worst_bad_kept")):
                     # the student's own value, and one computed from an input they were given
-                    text += (f": {d['worst_bad_value']:.6g} where {src}/(1-p) = "
+                    text += (f": {d['worst_bad_value']:.6g} where {kept} = "
                              f"{d['worst_bad_kept']:.6g}")
             items.append(Detail("Values", text))
         failures = d.get("structure_failures")

@@ -455,7 +455,7 @@ def test_feedback_dropout_figures(spec):
     page = Page(render_feedback(submission("s", checks), spec, GENERATED_AT))
     row = page.by_id[f"output-{output.file}"]
     assert "282 of 400 units (70.5%)" in row
-    assert "drop probability p = 0.3" in row
+    assert "drop probability 0.3" in row
     assert "Accepted" in row and "84 to 156 dropped" in row
     assert "p-value" in row and "3e-09" in row
     assert "probability <= 1e-06" in row
