@@ -6,12 +6,29 @@ file (any case) is one student, whose id is the folder name or the zip name with
 temporary folder into which a zip was extracted under the limits of ``ZipLimits``, and which is
 removed on exit whatever happens.
 
-A zip is checked whole before anything is written: every entry's name (no ``..``, no absolute
-path or drive letter, no control characters, no over-long names, no duplicates), its type
-(symbolic links and special files are skipped with a note, never created), encryption, compression
-method and declared sizes (entry count, per-entry size, total size, compression ratio). Extraction
-then counts the bytes actually produced, in chunks, so a header that lies about its sizes cannot
-make it write more than the caps. Every refusal is a SubmissionError naming the zip and the entry.
+A zip is checked whole before anything is written. The whole zip is refused (a SubmissionError
+naming the zip and the entry; the student scores zero) only for what is hostile or unbounded:
+
+- before zipfile parses it, a table of contents (central directory) larger than ``max_entries``
+  entries can need, or holding more records than ``max_entries``, whatever its end record says;
+- an entry that would land outside the folder: ``..``, an absolute path, a drive letter, a UNC
+  path;
+- encryption, a compression method other than stored or deflate, a corrupt archive;
+- the size caps: entry count, per-entry size, total size, compression ratio, folders created.
+
+An entry whose *name* is merely unusable is skipped, with a note naming it and saying why, and
+the rest of the zip is graded: a name with a control character (the macOS ``Icon\r`` file) or
+a bidirectional-override character, a name longer than ``max_name_chars`` or with a component
+longer than ``max_component_bytes``, a path more than ``max_depth`` components deep, a name that
+repeats an earlier entry's (exactly, or ignoring case as macOS and Windows do), or a file where
+an earlier entry makes a folder and vice versa. Of two clashing entries the first in the zip is
+kept. Symbolic links and special files are skipped with a note too, never created. A skipped
+entry is never written, so it can never be graded. Notes are capped per zip (``MAX_ENTRY_NOTES``
+individual ones, then one summary), and every name in a note or message is printable: control
+and direction-changing characters escaped, bytes that are not UTF-8 replaced.
+
+Extraction then counts the bytes actually produced, in chunks, so a header that lies about its
+sizes cannot make it write more than the caps.
 
 Folder submissions are not copied: the reader (grader.reading) refuses links and special files
 itself, so nothing is followed out of the folder.
@@ -37,11 +54,16 @@ _KIND_PRIORITY = {"folder": 0, "zip": 1, "link": 2}  # who keeps the bare id whe
 
 MiB = 1024 * 1024
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
+# Characters that change the direction text is displayed in, so that a name reads as another
+# (``e01\u202egpj.csv``): ALM, LRM, RLM, the embeddings and overrides, the isolates.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
 class ZipLimits:
-    """Caps on what extracting one submission zip may produce; over a cap, the zip is refused.
+    """Caps on what extracting one submission zip may produce; over a cap, the zip is refused
+    (but an entry over a name limit is only skipped, with a note).
 
     A complete hand-in is ten output CSVs of at most a few hundred values (under 20 KB each), plus
     perhaps the student's code, a notebook and a PDF report. The caps leave room for all of that
@@ -57,11 +79,25 @@ class ZipLimits:
     # ratio_min_bytes, so small, legitimately repetitive files never trip it.
     max_ratio: float = 200.0
     ratio_min_bytes: int = 1 * MiB
+    # Name limits: an entry over one of these is skipped with a note, not refused.
     max_name_chars: int = 1024  # whole entry name
     max_component_bytes: int = 255  # one path component, UTF-8 (the usual file-system limit)
+    # Path components of an entry, its own name included. A hand-in is 2-5 deep
+    # (e0123456g/assignment2/output_files/x.csv); even a zipped virtualenv stays within 16.
+    max_depth: int = 16
+    max_folders: int = 2000  # folders extraction creates, named by an entry or implied by a path
+
+    @property
+    def max_directory_bytes(self):
+        """The largest table of contents (central directory) ``max_entries`` entries can need:
+        per entry, 46 fixed bytes, a name of ``max_name_chars`` characters of up to 4 bytes
+        each in UTF-8, and 1 KB of extra fields and comment (timestamps, zip64 sizes and Unix
+        owners take under 100 bytes). A larger one is refused before anything parses it."""
+        return self.max_entries * (46 + 4 * self.max_name_chars + 1024)
 
 
 DEFAULT_LIMITS = ZipLimits()
+MAX_ENTRY_NOTES = 20  # notes about skipped entries per zip; further ones are summarised in one
 _CHUNK = 64 * 1024
 _ACCEPTED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _METHOD_NAMES = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "XZ", 98: "PPMd",
@@ -109,10 +145,22 @@ class SubmissionSource:
         raise SubmissionError("is neither a folder nor a zip file", path=given)
 
 
+# What operating systems, file managers and version control leave in a folder: never a
+# submission, skipped silently under ROOT (compared ignoring case). Names starting with ``._``
+# (macOS resource forks) too.
+_ROOT_JUNK = {".ds_store", "__macosx", ".git", ".gitignore", ".gitattributes", ".gitkeep", ".svn",
+              ".hg", ".ipynb_checkpoints", "thumbs.db", "desktop.ini", ".localized", ".trashes",
+              ".spotlight-v100", ".fseventsd", ".temporaryitems"}
+
+
+def _is_root_junk(name):
+    return name.startswith("._") or name.casefold() in _ROOT_JUNK
+
+
 class SubmissionList(list):
-    """The submissions under ROOT, in id order; ``ignored`` lists the loose files that are not
-    submissions (a stray CSV or PDF), for the batch to mention. Hidden entries and ``__MACOSX``
-    are skipped silently."""
+    """The submissions under ROOT, in id order; ``ignored`` lists the other entries, which are
+    not graded (a stray CSV or PDF, a hidden ``.e0123`` folder), for the batch to mention.
+    Known litter (``.DS_Store``, ``__MACOSX``, ``.git``...) is skipped silently."""
 
     def __init__(self, sources=(), ignored=()):
         super().__init__(sources)
@@ -127,8 +175,11 @@ def list_submissions(root):
     - A symbolic link is never followed: a link to a folder, a link named ``*.zip`` or a dangling
       link is a ``link`` submission (opening it raises SubmissionError, so the student appears in
       the results with the reason); a link to any other file is ignored like a loose file.
-    - Names starting with ``.`` and ``__MACOSX`` are skipped; any other entry (a loose file, a
-      FIFO) goes into ``ignored``.
+    - Known litter is skipped silently: ``.DS_Store``, ``._*``, ``__MACOSX``, ``.git``,
+      ``.ipynb_checkpoints``, ``Thumbs.db``, ``desktop.ini`` and a few like them (``_ROOT_JUNK``).
+      Any other hidden entry (a name starting with ``.``, such as ``.e0123`` or ``..foo``: a
+      student's work that a file manager would not show) is not graded but goes into
+      ``ignored``, as does any other entry that is not a submission (a loose file, a FIFO).
     - Ids are made printable: bytes that are not UTF-8 and control characters become U+FFFD.
     - Duplicate ids, compared case-insensitively (feedback pages are files named by id, and
       ``e01.html`` and ``E01.html`` are one file on macOS and Windows): a folder keeps the bare
@@ -153,9 +204,12 @@ def list_submissions(root):
 
     found, ignored = [], []  # found: (bare id, entry name, path, kind)
     for name in names:
-        if name.startswith(".") or name == "__MACOSX":
+        if _is_root_junk(name):
             continue
         path = root / name
+        if name.startswith("."):  # hidden: not graded, but said
+            ignored.append(path)
+            continue
         try:
             mode = os.lstat(path).st_mode
         except OSError:  # vanished while listing
@@ -211,10 +265,35 @@ def _strip_zip(name):
 
 
 def _clean_id(name):
-    """``name`` made printable: undecodable bytes (surrogate escapes) and control characters
-    become U+FFFD, so that ids survive JSON, CSV and terminals."""
-    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return _CONTROL.sub("\ufffd", text)
+    """``name`` made printable: undecodable bytes (surrogate escapes), control characters and
+    direction-changing characters become U+FFFD, so that ids survive JSON, CSV and terminals
+    and read as what they are."""
+    return _UNSAFE.sub("\ufffd", _decoded(name))
+
+
+def _decoded(text):
+    """``text`` with the bytes that were not UTF-8 (lone surrogates, as ``os.fsdecode`` carries
+    them) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate no file system decoding produces
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _printable(text):
+    """A file name for a note or message, as it is: undecodable bytes replaced by U+FFFD,
+    control and direction-changing characters escaped as ``\\x0d`` or ``\\u202e``."""
+    return _UNSAFE.sub(_escape, _decoded(text))
+
+
+def _escape(match):
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @contextmanager
@@ -276,12 +355,16 @@ def extract_zip(zip_path, dest, limits=DEFAULT_LIMITS, notes=None):
     with _open_archive(zip_path, limits) as archive:
         head = archive.read(512)
         archive.seek(0)
-        _check_entry_count(archive, zip_path, limits)
+        _check_directory(archive, zip_path, limits)
         try:
             zf = zipfile.ZipFile(archive)
         except UnicodeDecodeError:  # a ValueError: before it
             raise SubmissionError("corrupt zip: an entry name is marked as UTF-8 but is not "
                                   "valid UTF-8", path=zip_path) from None
+        except NotImplementedError as e:  # a zip format version zipfile does not know
+            raise SubmissionError(f"uses a zip feature the grader does not read ({e}); make "
+                                  "the zip with your system's ordinary zip tool",
+                                  path=zip_path) from None
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as e:
             raise _unreadable(zip_path, head, e) from None
         with zf:
@@ -314,36 +397,124 @@ def _open_archive(zip_path, limits):
         yield archive
 
 
-def _check_entry_count(archive, zip_path, limits):
-    """Refuse before zipfile parses it a central directory declaring too many entries (parsing
-    a million records takes seconds)."""
-    count = _declared_entry_count(archive)
+def _check_directory(archive, zip_path, limits):
+    """Refuse, before zipfile parses it, a table of contents (central directory) that is too
+    big or holds too many records: zipfile reads every record into memory (a million take
+    seconds and hundreds of MB) and only then could the entry count be judged.
+
+    The end record's entry count is not trusted: zipfile ignores it and parses records for as
+    many bytes as the end record says the directory takes. So that size is capped, and the
+    records in it are counted here by the same walk zipfile makes, stopping one past the cap.
+    """
+    end = _end_record(archive)
     archive.seek(0)
-    if count is not None and count > limits.max_entries:
-        raise SubmissionError(f"the zip holds {count:,} entries, more than the "
+    if end is None:  # zipfile will find no end record either, and say so
+        return
+    declared, size, start = end
+    if declared > limits.max_entries:
+        raise SubmissionError(f"the zip holds {declared:,} entries, more than the "
                               f"{limits.max_entries:,} allowed", path=zip_path)
+    if size > limits.max_directory_bytes:
+        raise SubmissionError(f"the zip's table of contents (central directory) is "
+                              f"{_size(size)}, more than the {_size(limits.max_directory_bytes)} "
+                              f"that {limits.max_entries:,} entries can need: a forged or "
+                              "damaged zip", path=zip_path)
+    if start < 0:  # zipfile says "bad offset"
+        return
+    archive.seek(start)
+    data = archive.read(size)
+    archive.seek(0)
+    count = at = 0
+    while at < size and data[at:at + 4] == b"PK\x01\x02" and at + 46 <= len(data):
+        name_len, extra_len, comment_len = struct.unpack_from("<3H", data, at + 28)
+        at += 46 + name_len + extra_len + comment_len
+        count += 1
+        if count > limits.max_entries:
+            raise SubmissionError(f"the zip's table of contents lists more than the "
+                                  f"{limits.max_entries:,} entries allowed, though its end "
+                                  f"record declares {declared:,}: a forged zip", path=zip_path)
 
 
-def _declared_entry_count(archive):
-    """The entry count in the end-of-central-directory record (zip64 if present), or None."""
-    size = archive.seek(0, os.SEEK_END)
-    tail_len = min(size, 22 + 65535 + 20)
-    archive.seek(size - tail_len)
-    tail = archive.read(tail_len)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) < at + 22:
+_ZIP64_END = b"PK\x06\x06"
+
+
+def _end_record(archive):
+    """(declared entry count, central directory size, central directory start) exactly as
+    zipfile will read them, or None if zipfile will find no end record.
+
+    zipfile's own reader is used where it exists, so that the two can never disagree about
+    which bytes are the directory; ``_end_record_data`` is a copy of it (unchanged in CPython
+    from 3.10 to the current main branch) for a Python whose zipfile lacks it. The start is
+    where zipfile's ``_RealGetContents`` puts it.
+    """
+    reader = getattr(zipfile, "_EndRecData", None) or _end_record_data
+    try:
+        record = reader(archive)
+    except (OSError, ValueError, EOFError, struct.error, zipfile.BadZipFile):
+        return None  # zipfile raises the same when it opens the file: reported as unreadable
+    if not record:
         return None
-    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
-    locator = at - 20
-    if locator >= 0 and tail[locator:locator + 4] == b"PK\x06\x07":
-        # zipfile reads the zip64 record just before the locator; so do we.
-        record_at = size - tail_len + locator - 56
-        if record_at >= 0:
-            archive.seek(record_at)
-            record = archive.read(56)
-            if record[:4] == b"PK\x06\x06":
-                count = struct.unpack("<Q", record[32:40])[0]  # 0xFFFF above means "see here"
-    return count
+    size, location = record[5], record[9]
+    start = location - size - (56 + 20 if record[0] == _ZIP64_END else 0)
+    return record[4], size, start
+
+
+_END = struct.Struct("<4s4H2LH")  # end of central directory record, 22 bytes
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes
+_ZIP64_RECORD = struct.Struct("<4sQ2H2L4Q")  # zip64 end of central directory record, 56 bytes
+
+
+def _end_record_data(archive):
+    """zipfile's ``_EndRecData``, step for step (its seeks included: a file and a BytesIO fail
+    differently on a seek before the start): the end record's nine fields, then its comment and
+    its offset; the zip64 record's values in their place if there is one."""
+    size = archive.seek(0, os.SEEK_END)
+    try:
+        archive.seek(-_END.size, os.SEEK_END)
+    except OSError:
+        return None
+    data = archive.read()
+    if len(data) == _END.size and data[:4] == b"PK\x05\x06" and data[-2:] == b"\0\0":
+        record = [*_END.unpack(data), b"", size - _END.size]
+        return _end_record_zip64(archive, -_END.size, record)
+    first = max(size - (1 << 16) - _END.size, 0)
+    archive.seek(first)
+    data = archive.read()
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0:
+        return None
+    record = data[at:at + _END.size]
+    if len(record) != _END.size:
+        return None
+    record = list(_END.unpack(record))
+    record += [data[at + _END.size:at + _END.size + record[7]], first + at]
+    return _end_record_zip64(archive, first + at - size, record)
+
+
+def _end_record_zip64(archive, offset, record):
+    """zipfile's ``_EndRecData64``; ``offset``: the end record's, from the end of the file."""
+    try:
+        archive.seek(offset - _ZIP64_LOCATOR.size, os.SEEK_END)
+    except OSError:
+        return record
+    data = archive.read(_ZIP64_LOCATOR.size)
+    if len(data) != _ZIP64_LOCATOR.size:
+        return record
+    signature, disk, _offset, disks = _ZIP64_LOCATOR.unpack(data)
+    if signature != b"PK\x06\x07":
+        return record
+    if disk != 0 or disks > 1:
+        raise zipfile.BadZipFile("zipfiles that span multiple disks are not supported")
+    archive.seek(offset - _ZIP64_LOCATOR.size - _ZIP64_RECORD.size, os.SEEK_END)
+    data = archive.read(_ZIP64_RECORD.size)
+    if len(data) != _ZIP64_RECORD.size:
+        return record
+    fields = _ZIP64_RECORD.unpack(data)
+    if fields[0] != _ZIP64_END:
+        return record
+    record[0] = fields[0]
+    record[1:7] = fields[4:10]  # disk, directory disk, entries here, entries, size, offset
+    return record
 
 
 _MAGIC = [(b"Rar!\x1a\x07", "a RAR archive"), (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
@@ -381,12 +552,14 @@ class _Entry:
 
 def _plan(zf, zip_path, limits, notes):
     """The file entries to write (``_Entry``) and the folders to make, after checking every entry
-    of the zip; raises SubmissionError at the first rule broken."""
+    of the zip; raises SubmissionError at the first rule broken, and notes each entry skipped."""
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
         raise SubmissionError(f"the zip holds {len(infos):,} entries, more than the "
                               f"{limits.max_entries:,} allowed", path=zip_path)
-    files, folders, keys = [], [], {}
+    skipped = _Skipped(_printable(zip_path.name), notes)
+    names = _Names()
+    files, folders = [], []
     total = 0
     legacy_names = 0
     for info in infos:
@@ -397,56 +570,144 @@ def _plan(zf, zip_path, limits, notes):
         def refuse(reason):
             return SubmissionError(f"entry {shown}: {reason}", path=zip_path)
 
-        parts, is_folder = _safe_parts(name, refuse, limits)
-        if not parts or "__MACOSX" in parts or parts[-1].startswith("._"):
+        parts, is_folder = _safe_parts(name, refuse)
+        if name and (not parts or "__MACOSX" in parts or parts[-1].startswith("._")):
             continue  # the archive's root, or macOS metadata (resource forks), never content
+        problem = _name_problem(name, parts, limits)
+        if problem:
+            skipped.add(shown, *problem)
+            continue
         file_type = stat.S_IFMT(info.external_attr >> 16)
         if file_type == stat.S_IFLNK:
-            notes.append(f"{zip_path.name}: entry {shown} is a symbolic link; not extracted")
+            skipped.add(shown, "is a symbolic link", "symbolic links")
             continue
-        if is_folder or file_type == stat.S_IFDIR:
+        is_folder = is_folder or file_type == stat.S_IFDIR
+        if not is_folder and file_type not in (0, stat.S_IFREG):
+            skipped.add(shown, "is a special file (a device or a pipe), not a regular one",
+                        "special files")
+            continue
+        clash = names.clash(parts, is_folder)
+        if clash:
+            skipped.add(shown, *clash)
+            continue
+        if not is_folder:
+            _check_content(info, refuse, limits)
+            total += info.file_size
+            if total > limits.max_total_bytes:
+                raise refuse(f"brings the zip's uncompressed size over the "
+                             f"{_size(limits.max_total_bytes)} allowed")
+        names.add(parts, is_folder, shown)
+        if names.folders > limits.max_folders:
+            raise refuse(f"brings the number of folders the zip makes over the "
+                         f"{limits.max_folders:,} allowed")
+        if is_folder:
             folders.append(tuple(parts))
-            continue
-        if file_type not in (0, stat.S_IFREG):
-            notes.append(f"{zip_path.name}: entry {shown} is a special file, not a regular one; "
-                         "not extracted")
-            continue
-        if info.flag_bits & 0x1:
-            raise refuse("is encrypted (password-protected); hand in a zip without a password")
-        if info.compress_type not in _ACCEPTED_METHODS:
-            method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
-            raise refuse(f"uses {method} compression, which the grader does not read; make the "
-                         "zip with your system's ordinary zip tool (deflate)")
-        if info.file_size > limits.max_entry_bytes:
-            raise refuse(f"is {_size(info.file_size)} uncompressed, more than the "
-                         f"{_size(limits.max_entry_bytes)} allowed for one file")
-        if (info.file_size > limits.ratio_min_bytes
-                and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
-            raise refuse(f"expands from {_size(info.compress_size)} to "
-                         f"{_size(info.file_size)} (more than {limits.max_ratio:g} to 1): "
-                         "refused as a zip bomb")
-        total += info.file_size
-        if total > limits.max_total_bytes:
-            raise refuse(f"brings the zip's uncompressed size over the "
-                         f"{_size(limits.max_total_bytes)} allowed")
-        key = tuple(p.casefold() for p in parts)
-        if key in keys:
-            raise refuse(f"appears twice (as {keys[key]} too, names compared ignoring case); "
-                         "which one to grade is ambiguous")
-        keys[key] = shown
-        files.append(_Entry(info, tuple(parts), shown))
-    # A name used both as a file and as a folder cannot be extracted.
-    for parts, shown in [(e.parts, e.shown) for e in files] + [(f, None) for f in folders]:
-        key = tuple(p.casefold() for p in parts)
-        for i in range(1, len(key) + (shown is None)):
-            if key[:i] in keys:
-                user = shown or _shown("/".join(parts) + "/")
-                raise SubmissionError(f"entry {keys[key[:i]]} is a file, but entry {user} "
-                                      "uses it as a folder", path=zip_path)
+        else:
+            files.append(_Entry(info, tuple(parts), shown))
+    skipped.close()
     if legacy_names:
-        notes.append(f"{zip_path.name}: {legacy_names} entry name(s) are neither marked nor "
+        notes.append(f"{skipped.label}: {legacy_names} entry name(s) are neither marked nor "
                      "valid UTF-8; read in the zip standard's legacy code page (cp437)")
     return files, folders
+
+
+def _check_content(info, refuse, limits):
+    """Raise what ``refuse(reason)`` returns for a file entry whose data cannot or must not be
+    extracted: encrypted, compressed by an unsupported method, too large, a bomb."""
+    if info.flag_bits & 0x1:
+        raise refuse("is encrypted (password-protected); hand in a zip without a password")
+    if info.compress_type not in _ACCEPTED_METHODS:
+        method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+        raise refuse(f"uses {method} compression, which the grader does not read; make the "
+                     "zip with your system's ordinary zip tool (deflate)")
+    if info.file_size > limits.max_entry_bytes:
+        raise refuse(f"is {_size(info.file_size)} uncompressed, more than the "
+                     f"{_size(limits.max_entry_bytes)} allowed for one file")
+    if (info.file_size > limits.ratio_min_bytes
+            and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+        raise refuse(f"expands from {_size(info.compress_size)} to "
+                     f"{_size(info.file_size)} (more than {limits.max_ratio:g} to 1): "
+                     "refused as a zip bomb")
+
+
+class _Skipped:
+    """Notes on the entries of one zip that are not extracted: the first ``MAX_ENTRY_NOTES`` one
+    by one, the rest counted by kind in a last note (a zip of 2,000 odd names makes 21 notes,
+    not 2,000)."""
+
+    def __init__(self, label, notes):
+        self.label, self.notes = label, notes
+        self.count = 0
+        self.more = {}  # kind -> count, beyond the notes written
+
+    def add(self, shown, reason, kind):
+        self.count += 1
+        if self.count <= MAX_ENTRY_NOTES:
+            self.notes.append(f"{self.label}: entry {shown} {reason}; not extracted, not graded")
+        else:
+            self.more[kind] = self.more.get(kind, 0) + 1
+
+    def close(self):
+        if self.more:
+            kinds = ", ".join(f"{n:,} {kind}" for kind, n in self.more.items())
+            self.notes.append(f"{self.label}: {sum(self.more.values()):,} more entries not "
+                              f"extracted, not graded: {kinds}")
+
+
+class _Names:
+    """The paths extraction will create, compared as macOS and Windows compare names (ignoring
+    case, and Unicode normalisation), so that what is extracted is the same on every system.
+
+    A tree of nodes, one per path component (not one full path per entry: a deep path costs
+    its depth, not its depth squared). Each node is ``[is_folder, entry shown, children]``;
+    ``children`` maps a folded component to its node.
+    """
+
+    def __init__(self):
+        self.root = {}
+        self.folders = 0  # folder nodes, explicit or implied
+
+    def clash(self, parts, is_folder):
+        """``(reason, kind)`` if an entry at ``parts`` cannot be written beside the entries
+        added so far, else None."""
+        level = self.root
+        for i, part in enumerate(parts):
+            node = level.get(_fold(part))
+            if node is None:
+                return None
+            node_is_folder, node_shown, children = node
+            last = i == len(parts) - 1
+            if not node_is_folder:
+                if last and not is_folder:
+                    reason = (f"has the same name as entry {node_shown} (names compared "
+                              "ignoring case, as on macOS and Windows); the first is kept")
+                    return reason, "duplicates"
+                what = "is a folder" if last else "needs a folder"
+                reason = (f"{what} where entry {node_shown} is a file of the same name "
+                          "(ignoring case); the first is kept")
+                return reason, "file and folder clashes"
+            if last and not is_folder:
+                reason = (f"is a file where entry {node_shown} makes a folder of the same name "
+                          "(ignoring case); the first is kept")
+                return reason, "file and folder clashes"
+            level = children
+        return None
+
+    def add(self, parts, is_folder, shown):
+        """Record an entry that ``clash`` accepted, and the folders its path implies."""
+        level = self.root
+        for i, part in enumerate(parts):
+            key = _fold(part)
+            node = level.get(key)
+            if node is None:
+                folder = is_folder or i < len(parts) - 1
+                node = level[key] = [folder, shown, {} if folder else None]
+                self.folders += folder
+            level = node[2]
+
+
+def _fold(part):
+    return unicodedata.normalize("NFC", part.casefold())
 
 
 def _entry_name(info):
@@ -458,6 +719,8 @@ def _entry_name(info):
     ``orig_filename`` keeps any NUL byte that zipfile would silently cut the name at.
     """
     name, legacy = info.orig_filename, False
+    if name.isascii():  # the same in cp437 and UTF-8, and already NFC
+        return name, legacy
     if not info.flag_bits & 0x800:
         raw = name.encode("cp437")
         try:
@@ -468,40 +731,60 @@ def _entry_name(info):
 
 
 def _shown(name, limit=80):
-    """A name for a message: quoted, control characters escaped, long names shortened."""
+    """A name for a message: quoted, long names shortened, undecodable bytes replaced, control
+    and direction-changing characters escaped (``repr`` escapes every unprintable character)."""
+    name = _decoded(name)
     if len(name) > limit:
         name = name[:limit - 3] + "..."
     return repr(name)
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_EMPTY_OR_DOT = re.compile(r"/(?:\.?/)+")  # runs of empty and "." components, with their slashes
 
 
-def _safe_parts(name, refuse, limits):
+def _safe_parts(name, refuse):
     """The path components of an entry name and whether it names a folder; raises what
-    ``refuse(reason)`` returns for a name that could land outside the destination or cannot be
-    written faithfully."""
-    if not name:
-        raise refuse("has an empty name")
-    if len(name) > limits.max_name_chars:
-        raise refuse(f"the name is {len(name):,} characters long, more than the "
-                     f"{limits.max_name_chars:,} allowed")
-    control = _CONTROL.search(name)
-    if control:
-        raise refuse(f"the name contains the control character U+{ord(control.group()):04X}")
+    ``refuse(reason)`` returns for a name that could land outside the destination."""
     name = name.replace("\\", "/")  # Windows tools sometimes write backslash separators
-    if name.startswith("/"):
+    if name.startswith("/"):  # also a UNC path, //server/share
         raise refuse("is an absolute path; entries must stay inside the submission")
     if _DRIVE.match(name):
         raise refuse("starts with a drive letter; entries must stay inside the submission")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
+    path = _EMPTY_OR_DOT.sub("/", f"/{name}/").strip("/")  # in C: names may have 500 parts
+    parts = path.split("/") if path else []
     if ".." in parts:
         raise refuse("contains '..'; entries must stay inside the submission")
+    return parts, name.endswith("/")
+
+
+def _name_problem(name, parts, limits):
+    """``(reason, kind)`` if an entry's name cannot be written faithfully or is unreasonable
+    (the entry is then skipped), else None. ``parts`` are its checked components."""
+    if not name:
+        return "has an empty name", "empty names"
+    if len(name) > limits.max_name_chars:
+        reason = (f"has a name {len(name):,} characters long, more than the "
+                  f"{limits.max_name_chars:,} allowed")
+        return reason, "over-long names"
+    if len(parts) > limits.max_depth:
+        reason = f"has {len(parts):,} levels in its path, more than the {limits.max_depth} allowed"
+        return reason, "nested too deep"
+    control = _CONTROL.search(name)
+    if control:
+        reason = f"has the control character U+{ord(control.group()):04X} in its name"
+        return reason, "names with control characters"
+    bidi = _BIDI.search(name)
+    if bidi:
+        reason = (f"has the direction-changing character U+{ord(bidi.group()):04X} in its name "
+                  "(it makes a name display as another)")
+        return reason, "names with direction-changing characters"
     for part in parts:
         if len(part.encode("utf-8", "surrogatepass")) > limits.max_component_bytes:
-            raise refuse(f"a component of the name is longer than "
-                         f"{limits.max_component_bytes} bytes")
-    return parts, name.endswith("/")
+            reason = (f"has a name with a part longer than {limits.max_component_bytes} bytes "
+                      "(the usual file-system limit)")
+            return reason, "over-long names"
+    return None
 
 
 def _write(zf, plan, zip_path, dest, limits):
