@@ -50,7 +50,7 @@ def format_batch_summary(batch, out_dir):
     flagged = sum(1 for s in subs if s.flags)
     lines = []
     if batch.ignored:
-        lines.append(f"ignored {len(batch.ignored)} loose files under ROOT (a submission is a "
+        lines.append(f"ignored {len(batch.ignored)} entries under ROOT (a submission is a "
                      f"folder or a .zip): {', '.join(batch.ignored)}")
     return "\n".join(lines + [
         f"graded {count} submissions: mean {mean:.1f}%, {full} with full marks, "
