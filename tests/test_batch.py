@@ -122,7 +122,6 @@ def test_copied_masks_are_flagged_and_scores_unchanged(tmp_path):
                    texts(a, correct_outputs(a, inputs(), 33)).items() if "train" in name})
     write_submission(root / "dave" / "output_files", copier)
     batch = run_batch(root, tmp_path / "out", jobs=2)
-    by_id = {s.id: s for s in batch.submissions}
     assert all(s.score == 10 for s in batch.submissions)
     masks = {s.id: sorted(f.with_ for f in s.flags if f.code == "identical_dropout_mask")
              for s in batch.submissions}

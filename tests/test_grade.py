@@ -57,6 +57,7 @@ def test_correct_variants_get_full_marks(tmp_path, context, assignment, inputs, 
                      for o in assignment.outputs}
     result = grade_files(tmp_path, context, files)
     assert result.full_marks, [(c.output, c.message) for c in result.checks if c.status != "pass"]
+    assert [c.diagnosis for c in result.checks] == [None] * len(result.checks)
 
 
 def test_a_bad_file_is_an_error_worth_zero_and_the_rest_is_graded(tmp_path, context, assignment, inputs):
