@@ -55,6 +55,13 @@ CATALOGUE = {
                        "accumulate with += so that every window's contribution is summed",
     "all_positions": "you passed each window's gradient to every position of the window; only the "
                      "position of its maximum receives it",
+    "pool_mask_only": "you wrote the mask of each window's maximum without the gradient; "
+                      "multiply it by dout, so that the maximum receives dout[n, c, i, j]",
+    "wrong_input": "you computed the dropout gradient from x; the backward pass applies the mask "
+                   "(and the train-mode scaling) to dout",
+    "bias_broadcast": "every filter got the same bias; add b[f] to the output of filter f, not b[0]",
+    "transposed_kernel": "you indexed the kernel as w[f, c, j, i] (transposed); a window position "
+                         "(i, j) is multiplied by w[f, c, i, j]",
     "last_element": "you took the last element of each window instead of its maximum; take the max "
                     "over the whole window",
     "average_pool": "you averaged each window; max-pooling takes the maximum of the window",
@@ -396,7 +403,20 @@ def _rule_mask_pattern(variant, got, rtol, atol, slack):
     return chance <= _CHANCE and np.count_nonzero(flat[1:] != flat[:-1]) == 1
 
 
-_RULES = {"scaled": _rule_scaled, "swapped_fraction": _rule_swapped_fraction,
+def _rule_fortran_scaled(variant, got, rtol, atol, slack):
+    """Read back in column-major order, every element is 0 or ``factor * source`` (some kept);
+    read in C order, it is not."""
+    _, source, factor = variant.rule
+    right = replace(variant, rule=("scaled", source, factor, "any"))
+    if _rule_scaled(right, got, rtol, atol, slack):
+        return False
+    back = got.ravel().reshape(got.shape, order="F")
+    if np.ndim(slack):
+        slack = np.reshape(slack, -1).reshape(got.shape, order="F")
+    return _rule_scaled(right, back, rtol, atol, slack)
+
+
+_RULES = {"scaled": _rule_scaled, "fortran_scaled": _rule_fortran_scaled, "swapped_fraction": _rule_swapped_fraction,
           "mask_pattern": _rule_mask_pattern}
 
 
@@ -482,9 +502,12 @@ def _low_precision(case):
                                                 "tolerance")]
 
 
-@_mistake("column_major", "deterministic_nd")
+@_mistake("column_major", "deterministic_nd", "dropout_train")
 def _column_major(case):
-    """The right values flattened in column-major (Fortran) order."""
+    """The right values flattened in column-major (Fortran) order; for a dropout train output, a
+    valid mask of the source written in that order."""
+    if case.output.statistical:
+        return _column_major_train(case)
     if not _needs_expected(case):
         return []
     values = case.expected.ravel(order="F").reshape(case.output.shape)
@@ -494,6 +517,23 @@ def _column_major(case):
                "as np.savetxt does with a C-ordered array")
     return [Variant("column_major", message, values, case.output.shape,
                     uncaught="the output reads the same in both orders (symmetric, or axes of size 1)")]
+
+
+def _column_major_train(case):
+    shape = case.output.shape
+    if len(shape) < 2 or sum(n > 1 for n in shape) < 2:
+        raise Inapplicable(f"with shape {shape}, column-major order writes the same file")
+    q = case.drop_prob
+    source = case.inputs[case.source_role]
+    keep = _sample_mask(source.shape, q)
+    values = (source * keep / (1 - q)).ravel(order="F").reshape(shape)
+    what = "transposed, in column-major (Fortran) order" if len(shape) == 2 else \
+        "in column-major (Fortran) order"
+    message = (f"your mask and scaling are right but you wrote the values {what}; flatten with "
+               "x.ravel() (C order) before writing, as np.savetxt does with a C-ordered array")
+    return [Variant("column_major", message, values, shape, kind="rule",
+                    rule=("fortran_scaled", source, 1 / (1 - q)),
+                    uncaught=f"{case.source_role} reads the same in both orders")]
 
 
 @_mistake("layout", "layer_4d")
@@ -584,6 +624,36 @@ def _missing_bias(case):
                     uncaught=uncaught)]
 
 
+@_mistake("bias_broadcast", "conv_forward.out")
+def _bias_broadcast(case):
+    """Every filter given filter 0's bias (b[0], or a scalar bias)."""
+    b = case.inputs["b"]
+    if b.size == 1:
+        raise Inapplicable("there is one filter: its bias is b[0]")
+    values = case.run(b=np.full_like(b, b.ravel()[0]))
+    uncaught = ("every entry of b is the same" if np.all(b == b.ravel()[0])
+                else "b's entries are too close to exceed the tolerance")
+    return [Variant("bias_broadcast", CATALOGUE["bias_broadcast"], values, case.output.shape,
+                    uncaught=uncaught)]
+
+
+@_mistake("transposed_kernel", "conv_forward.out")
+def _transposed_kernel(case):
+    """The kernel indexed w[f, c, j, i]: its spatial axes swapped."""
+    w = case.nchw("w")
+    HH, WW = w.shape[2:]
+    if HH != WW:
+        raise Unrunnable(f"w is {HH}x{WW}: w[f, c, j, i] indexes outside it")
+    if HH == 1:
+        raise Inapplicable("the kernel is 1x1: transposing it changes nothing")
+    values = case.run(w=case.to_file(np.ascontiguousarray(w.transpose(0, 1, 3, 2)), "w"))
+    uncaught = ("w equals its transpose (a symmetric kernel)"
+                if np.array_equal(w, w.transpose(0, 1, 3, 2)) else
+                "on these inputs the transposed kernel gives the same values within tolerance")
+    return [Variant("transposed_kernel", CATALOGUE["transposed_kernel"], values, case.output.shape,
+                    uncaught=uncaught)]
+
+
 def _pool_params(case):
     return (case.params["pool_height"], case.params["pool_width"]) + case.pair("stride")
 
@@ -642,6 +712,16 @@ def _all_positions(case):
     ph, pw, sh, sw = _pool_params(case)
     dx = _maxpool_backward_nchw(case.nchw("x"), case.nchw("dout"), ph, pw, sh, sw, select="all")
     return [Variant("all_positions", CATALOGUE["all_positions"], case.to_file(dx), case.output.shape)]
+
+
+@_mistake("pool_mask_only", "maxpool_backward.dx")
+def _pool_mask_only(case):
+    """The argmax mask written without dout: each window's maximum receives 1, not its gradient."""
+    ph, pw, sh, sw = _pool_params(case)
+    dout = case.nchw("dout")
+    dx = _maxpool_backward_nchw(case.nchw("x"), np.ones_like(dout), ph, pw, sh, sw, select="max")
+    return [Variant("pool_mask_only", CATALOGUE["pool_mask_only"], case.to_file(dx),
+                    case.output.shape, uncaught="dout is 1 wherever a window has its maximum")]
 
 
 @_mistake("last_element", "maxpool_forward.out", "maxpool_backward.dx")
@@ -753,15 +833,32 @@ def _stride_ignored(case):
     message = (f"you moved the windows one pixel at a time; step them by the stride "
                f"({_fmt_pair(stride)}): window (i, j) starts at row i*stride, column j*stride")
     if case.op.startswith("conv"):
-        return _conv_variant(case, "stride_ignored", message, stride=(1, 1), brief="a stride of 1")
+        variants = _conv_variant(case, "stride_ignored", message, stride=(1, 1),
+                                 brief="a stride of 1")
+        if case.op == "conv_forward":
+            variants.append(_first_windows(case, variants[0].values, stride))
+        return variants
     ph, pw = case.params["pool_height"], case.params["pool_width"]
     x = case.nchw("x")
     if case.role == "out":
         values = case.run(params={"stride": 1})
-        return [Variant("stride_ignored", message, values, values.shape, brief="a stride of 1")]
+        return [Variant("stride_ignored", message, values, values.shape, brief="a stride of 1"),
+                _first_windows(case, values, stride)]
     dout = case.nchw("dout")
     dx = _maxpool_backward_nchw(x, dout, ph, pw, 1, 1, select="max")
     return [Variant("stride_ignored", message, case.to_file(dx), case.output.shape)]
+
+
+def _first_windows(case, stride_one, stride):
+    """The right output size, but window (i, j) taken at row i, column j instead of (i*stride,
+    j*stride): the first H_out x W_out positions of the stride-1 output ``stride_one``."""
+    H_out, W_out = case.output_nchw_hw()
+    values = ops.to_nchw(case.role, stride_one, case.layout)[:, :, :H_out, :W_out]
+    message = (f"your output has the right size but window (i, j) starts at row i, column j; "
+               f"step the windows by the stride ({_fmt_pair(stride)}): window (i, j) starts at row "
+               "i*stride, column j*stride")
+    return Variant("stride_ignored", message, case.to_file(np.ascontiguousarray(values)),
+                   case.output.shape)
 
 
 @_mistake("batch_mean", "conv_backward.dw", "conv_backward.db")
@@ -952,6 +1049,24 @@ def _inverse_scaling(case):
                f"divides them by it")
     return [Variant("inverse_scaling", message, source * keep * (1 - q), case.output.shape,
                     kind="rule", rule=("scaled", source, 1 - q, "some"))]
+
+
+@_mistake("wrong_input", "dropout_backward.dx_train", "dropout_backward.dx_test")
+def _wrong_input(case):
+    """The backward pass computed from x instead of dout (the mask applied to x)."""
+    q = case.drop_prob
+    x = case.inputs["x"]
+    uncaught = "x equals dout"
+    if case.output.statistical:
+        keep = _sample_mask(x.shape, q)
+        message = ("your dx is the mask applied to x; the backward pass applies the same mask "
+                   f"and scaling to dout: dx = dout * mask / {1 - q:g}")
+        return [Variant("wrong_input", message, x * keep / (1 - q), case.output.shape,
+                        kind="rule", rule=("scaled", x, 1 / (1 - q), "any"), uncaught=uncaught),
+                Variant("wrong_input", message, x * keep, case.output.shape,
+                        kind="rule", rule=("scaled", x, 1.0, "some"), uncaught=uncaught)]
+    message = "your test-mode dx is x; in test mode the gradient passes through unchanged: dx = dout"
+    return [Variant("wrong_input", message, x.copy(), case.output.shape, uncaught=uncaught)]
 
 
 @_mistake("not_random", "dropout_train")

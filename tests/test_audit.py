@@ -151,7 +151,7 @@ def test_cli_inputs_audit_exits_0_when_something_is_not_caught(tmp_path):
     result = CliRunner().invoke(main, ["inputs", "--spec", str(spec), "--audit"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == (
-        "21 of 22 mistakes caught; not caught: keep_probability on dropout_backward_out_train")
+        "25 of 26 mistakes caught; not caught: keep_probability on dropout_backward_out_train")
 
 
 def test_tied_max_pool_windows_are_warned_about(tmp_path):
@@ -179,3 +179,11 @@ def test_tied_max_pool_windows_are_warned_about(tmp_path):
     warning = result.output.strip().splitlines()[-1]
     assert warning.startswith("warning: maxpool_backward_in_x.csv: ")
     assert "of 150 pooling windows have tied maxima" in warning
+
+
+def test_a_transposed_kernel_needs_a_square_kernel_larger_than_one():
+    assert rows_by(audit(small_spec()))[("cf_out", "transposed_kernel")].status == "caught"
+    row = rows_by(audit(small_spec(w_shape=(2, 3, 3, 2))))[("cf_out", "transposed_kernel")]
+    assert row.status == "caught" and row.reason.startswith("code with this mistake cannot run")
+    row = rows_by(audit(small_spec(w_shape=(2, 3, 1, 1))))[("cf_out", "transposed_kernel")]
+    assert row.status == "not applicable"

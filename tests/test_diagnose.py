@@ -102,6 +102,24 @@ def maxpool_backward_loops(dout, x, size, stride, how="max", assign=False):
     return dx
 
 
+def conv_forward_loops(x, w, b, stride, pad, size=None):
+    """A convolution whose window (i, j) starts at (i*stride, j*stride), over ``size`` positions
+    (default: the formula's); with the stride left out of the window position when ``stride`` is
+    1 and ``size`` is the strided output's."""
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    H_out, W_out = size or ((H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1)
+    out = np.zeros((N, F, H_out, W_out))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out
+
+
 def windows_of(x, size, stride):
     N, C, H, W = x.shape
     H_out, W_out = (H - size) // stride + 1, (W - size) // stride + 1
@@ -150,6 +168,20 @@ def mistake_students(assignment, inputs, expected):
         ("pad_ignored", "conv_forward_out", values_text(conv_forward(pad=0))),
         ("stride_ignored", "conv_forward_out", values_text(conv_forward(stride=1))),
         ("stride_ignored", "maxpool_forward_out", values_text(windows_of(pool_x, 2, 1).max(axis=(4, 5)))),
+        ("stride_ignored", "conv_forward_out",
+         values_text(conv_forward_loops(conv_f["x"], conv_f["w"], conv_f["b"], 1, 1, size=(3, 3)))),
+        ("stride_ignored", "maxpool_forward_out",
+         values_text(windows_of(pool_x, 2, 1)[:, :, :4, :4].max(axis=(4, 5)))),
+        ("bias_broadcast", "conv_forward_out", values_text(conv_forward(b=np.full(3, conv_f["b"][0])))),
+        ("transposed_kernel", "conv_forward_out",
+         values_text(conv_forward_loops(conv_f["x"], conv_f["w"].transpose(0, 1, 3, 2), conv_f["b"], 2, 1))),
+        ("pool_mask_only", "maxpool_backward_out",
+         values_text(maxpool_backward_loops(np.ones_like(pool_b["dout"]), pool_b["x"], 2, 2))),
+        ("wrong_input", "dropout_backward_out_train", rows_text(drop_b["x"] * keep_b / 0.2)),
+        ("wrong_input", "dropout_backward_out_test", rows_text(drop_b["x"])),
+        ("column_major", "dropout_forward_out_train", values_text(drop_f["x"] * keep_f / 0.7, order="F")),
+        ("column_major", "dropout_backward_out_train",
+         values_text(drop_b["dout"] * keep_b / 0.2, order="F")),
         ("off_by_one_size", "conv_forward_out", values_text(off_by_one)),
         ("dx_padded", "conv_backward_out_dx", values_text(conv_backward_loops(dout, x, w, 1, 1, keep_pad=True)[0])),
         ("one_sample", "maxpool_forward_out", values_text(expected["maxpool_forward_out"][0])),
