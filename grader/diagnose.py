@@ -966,7 +966,10 @@ def _dropout_at_test(case):
     keep = _sample_mask(source.shape, q)
     message = ("you dropped units in test mode; test mode applies no mask and returns its input "
                "unchanged (check the mode == 'test' branch)")
-    return [Variant("dropout_at_test", message, source * keep / (1 - q), case.output.shape,
+    scaled = ("you dropped units in test mode; test mode applies no mask and returns its input "
+              "unchanged (check the mode == 'test' branch, and whether the train and test files "
+              "are swapped)")
+    return [Variant("dropout_at_test", scaled, source * keep / (1 - q), case.output.shape,
                     kind="rule", rule=("scaled", source, 1 / (1 - q), "some")),
             Variant("dropout_at_test", message, source * keep, case.output.shape,
                     kind="rule", rule=("scaled", source, 1.0, "some"))]
@@ -986,7 +989,8 @@ def _no_dropout(case):
     src = case.source_role
     return [Variant("no_dropout", f"your train-mode output is {src} unchanged: no unit was dropped "
                     "and none scaled; draw a random mask, zero the dropped units and divide the "
-                    "kept ones by the keep probability", source.copy(), case.output.shape,
+                    "kept ones by the keep probability (if your test-mode file holds a masked "
+                    "output, the train and test files are swapped)", source.copy(), case.output.shape,
                     kind="rule", rule=("scaled", source, 1.0, "none")),
             Variant("no_dropout", "no unit was dropped in train mode (the kept values are scaled "
                     "right); draw a random mask and zero the units it drops", source / (1 - q),

@@ -444,6 +444,19 @@ def test_matching_uses_the_grading_rule():
     assert within(np.zeros(3), np.zeros(3), 1e-5, 1e-5)
 
 
+def test_swapped_dropout_files_are_suggested(tmp_path, context, assignment, inputs):
+    """Train and test outputs written into each other's files: each diagnosis says so."""
+    files = texts(assignment, correct_outputs(assignment, inputs, seed=11))
+    files["dropout_forward_out_train.csv"], files["dropout_forward_out_test.csv"] = \
+        files["dropout_forward_out_test.csv"], files["dropout_forward_out_train.csv"]
+    folder = write_submission(tmp_path / "e0000000x" / "output_files", files)
+    checks = {c.output: c for c in grade_submission(folder.parent, context).checks}
+    assert checks["dropout_forward_out_train"].diagnosis == "no_dropout"
+    assert checks["dropout_forward_out_test"].diagnosis == "dropout_at_test"
+    for name in ("dropout_forward_out_train", "dropout_forward_out_test"):
+        assert "files are swapped" in checks[name].message, checks[name].message
+
+
 def test_an_all_dropped_train_output_is_diagnosed_only_when_chance_rules_it_out(assignment, inputs):
     diagnoser = Diagnoser(assignment, inputs, None)
     train = assignment.output("dropout_backward_out_train")  # p = 0.8 over 100 units: 2e-10
