@@ -18,7 +18,7 @@ from .errors import StaleExpectedError, SubmissionError
 from .generate import load_expected, read_inputs
 from .intake import SubmissionSource, open_submission
 from .locate import locate_outputs
-from .reading import CountMismatch, read_array
+from .reading import CountMismatch, parse_array, read_file_for
 from .results import CheckResult, SubmissionResult, timestamp, to_json
 from .spec import load_spec
 from .text import printable
@@ -156,7 +156,8 @@ def grade_output(output, file, context, roots):
     if file is None:
         return result("missing", f"{output.filename} not found", diagnosis="missing_file")
     try:
-        got = read_array(file, output.shape)
+        data = read_file_for(file, output.shape)
+        got = parse_array(data, file, output.shape)
     except SubmissionError as e:
         e.path = _shown_path(e.path, *roots)
         diagnosis = e.code
@@ -165,7 +166,7 @@ def grade_output(output, file, context, roots):
         return result("error", str(e), diagnosis=diagnosis, size=output.size)
 
     # Fingerprints for the batch's flags (copied expected files, shared dropout masks).
-    fingerprints = {"file_sha256": hashlib.sha256(Path(file).read_bytes()).hexdigest()}
+    fingerprints = {"file_sha256": hashlib.sha256(data).hexdigest()}  # the bytes just graded
     if output.statistical:
         return _judge_dropout(output, got, context, result, fingerprints)
     if not context.checks_expected:

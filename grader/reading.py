@@ -317,9 +317,18 @@ def read_values(path, max_bytes=MIN_BYTES_CAP):
 def read_array(path, shape):
     """The file at ``path`` as an array of ``shape``, or a located SubmissionError
     (a CountMismatch when it holds the wrong number of values)."""
+    return parse_array(read_file_for(path, shape), path, shape)
+
+
+def read_file_for(path, shape):
+    """The bytes of the file at ``path``, capped for an array of ``shape``."""
+    return read_bytes_capped(path, byte_cap(int(np.prod(shape))))
+
+
+def parse_array(data, path, shape):
+    """``data``, the bytes of the file at ``path``, as an array of ``shape`` (see read_array)."""
     shape = tuple(int(n) for n in shape)
     count = int(np.prod(shape))
-    data = read_bytes_capped(path, byte_cap(count))
     values = parse_values(data, path)
     if values.size == 2 * count:
         _refuse_decimal_commas(data, count, path)
