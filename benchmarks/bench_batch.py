@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 def make_class(root, count):
     from make_example_class import correct_outputs, texts
-    from grader.generate import read_inputs
-    from grader.spec import load_spec
+    from grader.assignment.generate import read_inputs
+    from grader.assignment.spec import load_spec
 
     assignment = load_spec(ROOT / "assignment.toml")
     inputs = read_inputs(assignment, ROOT / "input_files")
@@ -42,7 +42,7 @@ def make_class(root, count):
 
 def run_once(root, out, jobs):
     """Grade ``root`` in this process; print elapsed seconds, peak RSS and the scores."""
-    from grader.batch import grade_batch
+    from grader.batch.run import grade_batch
 
     started = time.perf_counter()
     batch = grade_batch(root, spec_path=ROOT / "assignment.toml", inputs_dir=ROOT / "input_files",

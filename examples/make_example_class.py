@@ -18,10 +18,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import ops  # noqa: E402
-from grader.csvio import VALUE_FORMAT, format_array  # noqa: E402
-from grader.generate import compute_expected, read_inputs  # noqa: E402
-from grader.spec import load_spec  # noqa: E402
+from grader.assignment import ops  # noqa: E402
+from grader.assignment.csvio import VALUE_FORMAT, format_array  # noqa: E402
+from grader.assignment.generate import compute_expected, read_inputs  # noqa: E402
+from grader.assignment.spec import load_spec  # noqa: E402
 
 ZIP_DATE = (2017, 10, 1, 12, 0, 0)  # fixed, so the zip is byte-identical on every run
 

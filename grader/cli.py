@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import GraderError
+from grader import __version__
+from grader.errors import GraderError
 
 EXIT_CANNOT_RUN = 1
 EXIT_NOT_FULL_MARKS = 3
@@ -56,12 +56,12 @@ def inputs(spec_path, out_dir, audit):
     With --audit, write nothing and print, for every output, which catalogued mistakes these
     inputs can catch, and a final line "N of M mistakes caught"; exit 0 either way.
     """
-    from .generate import make_inputs, write_inputs
-    from .spec import load_spec
+    from grader.assignment.generate import make_inputs, write_inputs
+    from grader.assignment.spec import load_spec
 
     assignment = load_spec(spec_path)
     if audit:
-        from .audit import audit_inputs, format_audit, tie_warnings
+        from grader.diagnosis.audit import audit_inputs, format_audit, tie_warnings
 
         arrays = make_inputs(assignment)
         click.echo(format_audit(audit_inputs(assignment, arrays)))
@@ -80,9 +80,9 @@ def inputs(spec_path, out_dir, audit):
 @reports_errors
 def expected(spec_path, inputs_dir, out_dir):
     """Compute the reference's expected outputs for the inputs, with a manifest."""
-    from .audit import tie_warnings
-    from .generate import read_inputs, write_expected
-    from .spec import load_spec
+    from grader.diagnosis.audit import tie_warnings
+    from grader.assignment.generate import read_inputs, write_expected
+    from grader.assignment.spec import load_spec
 
     assignment = load_spec(spec_path)
     manifest = write_expected(assignment, inputs_dir, out_dir)
@@ -106,12 +106,12 @@ def expected(spec_path, inputs_dir, out_dir):
 @reports_errors
 def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected):
     """Grade one SUBMISSION folder or zip and print a table, one row per output."""
-    from .grade import check_submission
+    from grader.pipeline import check_submission
 
     result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
                                  expected_dir=expected_dir, json_path=json_path,
                                  html_path=html_path, show_expected=show_expected)
-    from .terminal import format_submission
+    from grader.report.terminal import format_submission
 
     click.echo(format_submission(result, color=sys.stdout.isatty()))
     if strict and not result.full_marks:
@@ -133,8 +133,8 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
 @reports_errors
 def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
     """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports."""
-    from .batch import grade_batch
-    from .terminal import format_batch_summary
+    from grader.batch.run import grade_batch
+    from grader.report.terminal import format_batch_summary
 
     progress = None
     if sys.stderr.isatty():
@@ -155,7 +155,7 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
 @reports_errors
 def template(out_dir, spec_path, inputs_dir):
     """Write the student hand-out: layer skeletons, scripts, input files and spec (never expected/)."""
-    from .template import write_template
+    from grader.template import write_template
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)
     click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")

@@ -20,9 +20,9 @@ import sysconfig
 import uuid
 from pathlib import Path
 
-from .errors import GraderError
-from .generate import read_inputs
-from .spec import load_spec
+from grader.errors import GraderError
+from grader.assignment.generate import read_inputs
+from grader.assignment.spec import load_spec
 
 TEMPLATE_DIRNAME = "student_template"
 # Where `pip install .` puts the template, relative to an installation prefix (pyproject.toml).

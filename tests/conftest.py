@@ -1,7 +1,7 @@
 """Fixtures shared by the tests that grade against the committed default assignment."""
 import pytest
 
-from grader.grade import load_context
+from grader.pipeline import load_context
 
 from simulated import EXPECTED, INPUTS, SPEC
 

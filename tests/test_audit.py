@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from grader.audit import STATUSES, AuditRow, audit_inputs, format_audit
+from grader.diagnosis.audit import STATUSES, AuditRow, audit_inputs, format_audit
 from grader.cli import main
-from grader.diagnose import MISTAKES, make_case
-from grader.generate import make_inputs
-from grader.spec import load_spec, parse_spec
+from grader.diagnosis.diagnose import MISTAKES, make_case
+from grader.assignment.generate import make_inputs
+from grader.assignment.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "assignment.toml"
@@ -160,11 +160,11 @@ def test_tied_max_pool_windows_are_warned_about(tmp_path):
 
     from click.testing import CliRunner
 
-    from grader.audit import tie_warnings
+    from grader.diagnosis.audit import tie_warnings
     from grader.cli import main
-    from grader.csvio import write_array
-    from grader.generate import make_inputs
-    from grader.spec import load_spec
+    from grader.assignment.csvio import write_array
+    from grader.assignment.generate import make_inputs
+    from grader.assignment.spec import load_spec
 
     root = Path(__file__).resolve().parents[1]
     assignment = load_spec(root / "assignment.toml")

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from grader import batch as batch_module
-from grader.batch import grade_batch
+from grader.batch import run as batch_module
+from grader.batch.run import grade_batch
 from grader.cli import main
 
 from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission
@@ -109,7 +109,7 @@ def test_a_broken_submission_is_isolated(tmp_path):
 
 def test_copied_masks_are_flagged_and_scores_unchanged(tmp_path):
     """A copy of expected/ is not flagged on the default assignment: honest code that sums in the
-    reference's order writes the same bytes (grader/flags.py)."""
+    reference's order writes the same bytes (grader/batch/flags.py)."""
     a = load_assignment()
     root = tmp_path / "class"
     shared = texts(a, correct_outputs(a, inputs(), 31), "%.12e")
@@ -181,12 +181,12 @@ def test_batch_requires_expected(tmp_path):
 
 
 def load_assignment():
-    from grader.spec import load_spec
+    from grader.assignment.spec import load_spec
     return load_spec(SPEC)
 
 
 def inputs():
-    from grader.generate import read_inputs
+    from grader.assignment.generate import read_inputs
     return read_inputs(load_assignment(), INPUTS)
 
 

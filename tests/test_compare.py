@@ -1,8 +1,8 @@
-"""grader.compare: the tolerance rule, the Comparison fields, the messages, and the measurements behind
+"""grader.judge.compare: the tolerance rule, the Comparison fields, the messages, and the measurements behind
 the default tolerances on the real default assignment.
 
 Run as a script (``python tests/test_compare.py``) to print the measured figures quoted at
-DEFAULT_RTOL / DEFAULT_ATOL in grader/spec.py and in grader/compare.py's docstring.
+DEFAULT_RTOL / DEFAULT_ATOL in grader/assignment/spec.py and in grader/judge/compare.py's docstring.
 """
 import json
 import sys
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import reference
-from grader.compare import Comparison, compare, describe, summary
-from grader.generate import compute_expected, make_inputs
-from grader.spec import DEFAULT_ATOL, DEFAULT_RTOL, load_spec
+from grader.judge.compare import Comparison, compare, describe, summary
+from grader.assignment.generate import compute_expected, make_inputs
+from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -2,7 +2,7 @@
 correct answers in every accepted form never get one; the Diagnoser is cheap, pickles, and works
 without expected outputs.
 
-The wrong outputs are built here independently of grader/diagnose.py: from the reference on
+The wrong outputs are built here independently of grader/diagnosis/diagnose.py: from the reference on
 modified inputs or parameters, from the expected arrays, or with the plain loops below, written
 as a student would write them.
 """
@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 import reference
-from grader import ops
-from grader.diagnose import CATALOGUE, MISTAKES, Diagnoser, explain, printed_precision
-from grader.generate import compute_expected, make_inputs
-from grader.grade import grade_submission
-from grader.reading import CountMismatch
-from grader.spec import load_spec
+from grader.assignment import ops
+from grader.diagnosis.diagnose import CATALOGUE, MISTAKES, Diagnoser, explain, printed_precision
+from grader.assignment.generate import compute_expected, make_inputs
+from grader.pipeline import grade_submission
+from grader.intake.reading import CountMismatch
+from grader.assignment.spec import load_spec
 
 from simulated import ROOT, SPEC, correct_outputs, texts, write_submission
 
@@ -433,9 +433,9 @@ def test_keep_probability_course_is_told_its_own_convention():
 
 
 def test_matching_uses_the_grading_rule():
-    """grader.diagnose.within is grader.compare's rule, element for element."""
-    from grader.compare import compare
-    from grader.diagnose import within
+    """grader.diagnosis.diagnose.within is grader.judge.compare's rule, element for element."""
+    from grader.judge.compare import compare
+    from grader.diagnosis.diagnose import within
     rng = np.random.default_rng(8)
     for _ in range(300):
         ref = rng.normal(size=20) * 10.0 ** rng.integers(-3, 3)

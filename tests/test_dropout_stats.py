@@ -1,4 +1,4 @@
-"""grader.dropout_stats: the exact distributions, the false-fail rate on thousands of simulated correct
+"""grader.judge.dropout: the exact distributions, the false-fail rate on thousands of simulated correct
 outputs at the default shapes, and the power against the catalogued wrong outputs (with diagnoses)."""
 import itertools
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.dropout_stats import (
+from grader.judge.dropout import (
     ALPHA,
     TESTS,
     DropoutVerdict,
@@ -22,9 +22,9 @@ from grader.dropout_stats import (
     spread_p_value,
     two_sided_p_values,
 )
-from grader.generate import make_inputs, write_expected, write_inputs
-from grader.grade import grade_submission, load_context
-from grader.spec import load_spec
+from grader.assignment.generate import make_inputs, write_expected, write_inputs
+from grader.pipeline import grade_submission, load_context
+from grader.assignment.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import loops
-from grader import flags, ops
-from grader.flags import find_flags, independent_shas, pair_log10_probability
-from grader.grade import grade_submission
+from grader.batch import flags
+from grader.assignment import ops
+from grader.batch.flags import find_flags, independent_shas, pair_log10_probability
+from grader.pipeline import grade_submission
 from grader.results import CheckResult, SubmissionResult
 
 from simulated import EXPECTED, correct_outputs, texts, write_submission

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 import reference
 from grader.cli import main
 from grader.errors import StaleExpectedError
-from grader.generate import load_expected, make_inputs, write_expected, write_inputs
-from grader.spec import load_spec
+from grader.assignment.generate import load_expected, make_inputs, write_expected, write_inputs
+from grader.assignment.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "assignment.toml"

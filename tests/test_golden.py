@@ -11,7 +11,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from grader.batch import grade_batch
+from grader.batch.run import grade_batch
 
 from simulated import EXPECTED, INPUTS, ROOT, SPEC
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from grader.errors import StaleExpectedError
-from grader.grade import grade_submission, load_context
+from grader.pipeline import grade_submission, load_context
 from grader.results import to_json
 
 from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission

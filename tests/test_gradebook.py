@@ -4,7 +4,7 @@ import io
 import pandas as pd
 import pytest
 
-from grader.gradebook import (format_number, gradebook_csv, gradebook_frame, neutralise,
+from grader.report.gradebook import (format_number, gradebook_csv, gradebook_frame, neutralise,
                               write_gradebook)
 from grader.results import BatchResult
 from test_report import (GENERATED_AT, assignment, failing, make_class, missing, passing,

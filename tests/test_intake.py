@@ -17,10 +17,10 @@ import zlib
 
 import pytest
 
-from grader import intake
+from grader.intake import submissions as intake
 from grader.errors import GraderError, SubmissionError
-from grader.grade import grade_submission
-from grader.intake import (SubmissionSource, ZipLimits, extract_zip, list_submissions,
+from grader.pipeline import grade_submission
+from grader.intake.submissions import (SubmissionSource, ZipLimits, extract_zip, list_submissions,
                            open_submission)
 
 from simulated import correct_outputs

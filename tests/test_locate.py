@@ -1,10 +1,10 @@
-"""grader/locate.py: layouts, misnamings, did-you-mean, junk, links and limits."""
+"""grader/intake/locate.py: layouts, misnamings, did-you-mean, junk, links and limits."""
 import pytest
 
-from grader import locate
+from grader.intake import locate
 from grader.errors import SubmissionError
-from grader.locate import Located, locate_outputs
-from grader.reading import read_values
+from grader.intake.locate import Located, locate_outputs
+from grader.intake.reading import read_values
 
 NAMES = ["conv_forward_out.csv", "conv_backward_out_dx.csv", "conv_backward_out_dw.csv",
          "conv_backward_out_db.csv", "maxpool_forward_out.csv", "maxpool_backward_out.csv",

@@ -1,4 +1,4 @@
-"""grader/reading.py: every accepted layout, every refusal with its exact message and location."""
+"""grader/intake/reading.py: every accepted layout, every refusal with its exact message and location."""
 import os
 import random
 import time
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from grader.errors import SubmissionError
-from grader.reading import (
+from grader.intake.reading import (
     MIN_BYTES_CAP, CountMismatch, _parse_located, byte_cap, parse_values, read_array,
     read_bytes_capped, read_values,
 )

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.results import BatchResult, CheckResult, Flag, SubmissionResult  # noqa: E402
-from grader.spec import load_spec  # noqa: E402
+from grader.assignment.spec import load_spec  # noqa: E402
 
 GENERATED_AT = "2017-10-01 12:00:00 UTC"
 HOSTILE_IDS = (
@@ -166,8 +166,8 @@ from urllib.parse import unquote  # noqa: E402
 import markupsafe  # noqa: E402
 import pytest  # noqa: E402
 
-from grader import report  # noqa: E402
-from grader.report import (build_class_report, feedback_names, render_class_report,  # noqa: E402
+from grader.report import pages as report  # noqa: E402
+from grader.report.pages import (build_class_report, feedback_names, render_class_report,  # noqa: E402
                            render_feedback, write_reports)
 
 
@@ -327,7 +327,7 @@ def test_most_frequent_failures_grouped_by_output_and_diagnosis(batch, spec, cla
 
 
 def test_explanations_come_from_the_diagnosis_catalogue(batch, spec):
-    diagnose = pytest.importorskip("grader.diagnose")
+    diagnose = pytest.importorskip("grader.diagnosis.diagnose")
     data = build_class_report(batch, spec, GENERATED_AT)
     top = data.failures[0]
     assert top.explanation == diagnose.explain("column_major").message
@@ -508,7 +508,7 @@ def test_feedback_never_shows_expected_values_unless_asked(spec):
 
 def test_feedback_of_a_graded_submission(tmp_path):
     """Grade the committed expected/ as if it were a submission (when grading works on main)."""
-    grade = pytest.importorskip("grader.grade")
+    grade = pytest.importorskip("grader.pipeline")
     try:
         context = grade.load_context(ROOT / "assignment.toml", ROOT / "input_files", ROOT / "expected")
     except Exception as e:  # pragma: no cover - grading still being assembled
@@ -597,8 +597,8 @@ def test_one_environment_with_autoescape_and_strict_undefined():
 
 
 def main(argv):
-    from grader.gradebook import write_gradebook
-    from grader.report import write_reports
+    from grader.report.gradebook import write_gradebook
+    from grader.report.pages import write_reports
 
     out = Path(argv[0])
     n = int(argv[1]) if len(argv) > 1 else 40

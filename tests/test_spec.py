@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError
-from grader.spec import load_spec, parse_spec
+from grader.assignment.spec import load_spec, parse_spec
 
 try:
     import tomllib

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.csvio import format_array
+from grader.assignment.csvio import format_array
 from grader.errors import GraderError
-from grader.generate import write_inputs
-from grader.spec import load_spec
+from grader.assignment.generate import write_inputs
+from grader.assignment.spec import load_spec
 from grader import template as template_module
 from grader.template import TEMPLATE_FILES, find_template, template_mismatches, write_template
 
@@ -460,7 +460,7 @@ def test_pip_install_ships_the_template(tmp_path):
 # --- What `cnngrade check` makes of the template's outputs ---------------------------------------------
 
 def grade(submission, expected_dir):
-    from grader.grade import grade_submission, load_context
+    from grader.pipeline import grade_submission, load_context
 
     return grade_submission(submission, load_context(spec_path=SPEC, inputs_dir=INPUTS,
                                                      expected_dir=expected_dir))

@@ -16,8 +16,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from . import ops
-from .errors import SpecError
+from grader.assignment import ops
+from grader.errors import SpecError
 
 # Tolerance defaults: an element passes when |got - expected| <= atol * scale + rtol * |expected|,
 # where scale is the output's largest |expected| value (so one figure fits outputs of any size).
@@ -26,7 +26,7 @@ from .errors import SpecError
 # at most 3.4e-7 * scale (conv_backward_out_dw), the exact values written with %.6e (7 significant
 # digits) by at most 3.7e-7 * scale; neither uses more than 2.1% of any element's allowance (which
 # is at least 1e-5 * scale), while an error of 1e-4 * scale in any one element fails. See
-# grader/compare.py.
+# grader/judge/compare.py.
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-5
 

@@ -9,13 +9,13 @@ small alternative computation (windows assigned instead of summed), or a transfo
 expected array (column-major order, a sign). A function raises :class:`Inapplicable` when the
 assignment's parameters rule its mistake out (non-overlapping windows cannot lose an overlap).
 
-A student's output matches a variant under the grading rule of grader/compare.py, taken with the
+A student's output matches a variant under the grading rule of grader/judge/compare.py, taken with the
 variant as the expected value (``|got - v| <= atol * scale + rtol * |v|``, ``scale = max |v|``),
 widened by the rounding of the digits the student printed. Variants are tried in catalogue order,
 the most specific first; a variant that the fixed inputs cannot tell from the right answer is
 never reported, and neither is a diagnosis for an output that is within tolerance.
 
-grader/audit.py runs the same functions to tell the instructor which mistakes the fixed inputs can
+grader/diagnosis/audit.py runs the same functions to tell the instructor which mistakes the fixed inputs can
 catch at all. Messages are one sentence, name the likely bug and its fix, and never show a value of
 an expected output (parameters, shapes and counts only).
 """
@@ -26,9 +26,9 @@ import numpy as np
 
 from reference.windows import offset_slices, window_view
 
-from . import ops
+from grader.assignment import ops
 
-# The standard sentence for every code: what grade.py shows for codes found elsewhere (reading,
+# The standard sentence for every code: what pipeline.py shows for codes found elsewhere (reading,
 # dropout statistics), and what a specific message refines.
 CATALOGUE = {
     "column_major": "you wrote the values in column-major (Fortran) order; flatten with x.ravel() "
@@ -109,7 +109,7 @@ class Diagnosis:
 
 def explain(code):
     """The catalogue's standard :class:`Diagnosis` for ``code``; an unknown code gets an empty
-    message (grade.py then shows the check's own message alone)."""
+    message (pipeline.py then shows the check's own message alone)."""
     return Diagnosis(code, CATALOGUE.get(code, ""))
 
 
@@ -229,7 +229,7 @@ class Case:
 # --------------------------------------------------------------------------------------------------
 
 def allowance(ref, rtol, atol):
-    """Per-element allowance of grader/compare.py with ``ref`` as the expected value."""
+    """Per-element allowance of grader/judge/compare.py with ``ref`` as the expected value."""
     abs_ref = np.abs(ref)
     scale = float(abs_ref.max()) if abs_ref.size else 0.0
     return atol * (scale if scale > 0 else 1.0) + rtol * abs_ref

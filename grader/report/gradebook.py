@@ -18,7 +18,7 @@ import re
 
 import pandas as pd
 
-from .atomic import write_text_atomic
+from grader.atomic import write_text_atomic
 
 FIXED_COLUMNS = ("id", "total", "max", "percent")
 ERROR_COLUMN = "error"

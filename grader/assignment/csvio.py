@@ -1,4 +1,4 @@
-"""Writing arrays in the assignment's file format (reading students' files is grader/reading.py).
+"""Writing arrays in the assignment's file format (reading students' files is grader/intake/reading.py).
 
 One value per line in row-major (C) order, ``%.18e``, ``\\n``, no header; or, for the ``rows``
 format (dropout), a 2-D array with its rows on lines and values separated by spaces, as
@@ -7,7 +7,7 @@ identical arrays.
 """
 import numpy as np
 
-from .atomic import write_bytes_atomic
+from grader.atomic import write_bytes_atomic
 
 VALUE_FORMAT = "%.18e"
 

@@ -2,7 +2,7 @@
 
 Two phases, as coverage.py builds its HTML report: first the report's data, as plain dataclasses
 computed here (every number, label, bar length and link), then one jinja2 Environment renders them
-through templates that only loop and test. The Environment (grader/templates, autoescape on,
+through templates that only loop and test. The Environment (grader/report/templates, autoescape on,
 StrictUndefined) is built once per process and compiles each template once, so a feedback page
 renders in well under a millisecond.
 
@@ -25,9 +25,9 @@ from urllib.parse import quote
 
 import jinja2
 
-from .atomic import atomic_text_writer, write_text_atomic
-from .compare import fraction_text
-from .results import STATUSES
+from grader.atomic import atomic_text_writer, write_text_atomic
+from grader.judge.compare import fraction_text
+from grader.results import STATUSES
 
 FEEDBACK_DIR = "feedback"
 REPORT_NAME = "report.html"
@@ -332,11 +332,11 @@ def _num(value):
 
 @lru_cache(maxsize=256)
 def explanation(code):
-    """What a diagnosis code means, from grader.diagnose when it is available; None otherwise."""
+    """What a diagnosis code means, from grader.diagnosis.diagnose when it is available; None otherwise."""
     if not code:
         return None
     try:
-        from .diagnose import explain
+        from grader.diagnosis.diagnose import explain
     except ImportError:
         return None
     try:
@@ -498,7 +498,7 @@ def _plain(value):
 
 # --------------------------------------------------------------------------- building: feedback
 
-LIKELY = ". Likely: "  # how grade.py appends a diagnosis's specific sentence to a check's message
+LIKELY = ". Likely: "  # how pipeline.py appends a diagnosis's specific sentence to a check's message
 
 
 def split_message(message):
@@ -847,7 +847,7 @@ def _ticks(top):
 def environment():
     """The one jinja2 Environment: package templates, autoescape on, undefined names are errors."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("grader", "templates"),
+        loader=jinja2.PackageLoader("grader.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -30,7 +30,7 @@ and direction-changing characters escaped, bytes that are not UTF-8 replaced.
 Extraction then counts the bytes actually produced, in chunks, so a header that lies about its
 sizes cannot make it write more than the caps.
 
-Folder submissions are not copied: the reader (grader.reading) refuses links and special files
+Folder submissions are not copied: the reader (grader.intake.reading) refuses links and special files
 itself, so nothing is followed out of the folder.
 """
 import errno
@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import GraderError, SubmissionError
+from grader.errors import GraderError, SubmissionError
 
 KINDS = ("folder", "zip", "link")
 _KIND_PRIORITY = {"folder": 0, "zip": 1, "link": 2}  # who keeps the bare id when ids collide

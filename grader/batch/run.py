@@ -14,15 +14,15 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from .atomic import atomic_text_writer
-from .errors import SubmissionError
-from .flags import find_flags
-from .grade import failed_submission, grade_submission, load_context
-from .gradebook import write_gradebook
-from .intake import list_submissions
-from .report import FEEDBACK_DIR, feedback_names, write_class_report, write_feedback
-from .results import BatchResult, timestamp, to_json
-from .text import printable
+from grader.atomic import atomic_text_writer
+from grader.errors import SubmissionError
+from grader.batch.flags import find_flags
+from grader.pipeline import failed_submission, grade_submission, load_context
+from grader.report.gradebook import write_gradebook
+from grader.intake.submissions import list_submissions
+from grader.report.pages import FEEDBACK_DIR, feedback_names, write_class_report, write_feedback
+from grader.results import BatchResult, timestamp, to_json
+from grader.text import printable
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SubmissionError
+from grader.errors import SubmissionError
 
 # The longest plausible token is "-1.234567890123456789e-308" (26 chars) plus a separator; a file
 # larger than this many bytes per expected value is not an answer, whatever it holds.

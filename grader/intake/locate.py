@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import SubmissionError
+from grader.errors import SubmissionError
 
 STANDARD_FOLDER = "output_files"
 MAX_DEPTH = 3  # folders below the submission's top that are looked into

@@ -1,9 +1,9 @@
 """Can the fixed inputs catch each catalogued mistake at all? (`cnngrade inputs --audit`)
 
-For every output and every mistake of grader/diagnose.py's catalogue that applies to it, the
+For every output and every mistake of grader/diagnosis/diagnose.py's catalogue that applies to it, the
 mistake's variants are computed on the inputs and graded exactly as a student's file would be: a
-deterministic output by grader/compare.py against the reference's output, a dropout train output by
-grader/dropout_stats.py. A mistake is *caught* when every variant of it fails (a different count
+deterministic output by grader/judge/compare.py against the reference's output, a dropout train output by
+grader/judge/dropout.py. A mistake is *caught* when every variant of it fails (a different count
 of values counts as failing, and so does code that cannot run with the mistake: its windows do
 not fit the arrays), *not caught* when some variant passes (the reason says why: a
 symmetric kernel cannot reveal a flipped one, a zero bias a missing one, a monotonic input cannot
@@ -20,11 +20,11 @@ import numpy as np
 from reference.shapes import as_pair, pool_output_shape
 from reference.windows import window_view
 
-from . import ops
-from .compare import compare
-from .diagnose import Inapplicable, Unrunnable, make_case, round_significant, variants_for
-from .dropout_stats import check_dropout_train
-from .generate import compute_expected
+from grader.assignment import ops
+from grader.judge.compare import compare
+from grader.diagnosis.diagnose import Inapplicable, Unrunnable, make_case, round_significant, variants_for
+from grader.judge.dropout import check_dropout_train
+from grader.assignment.generate import compute_expected
 
 STATUSES = ("caught", "not caught", "not applicable")
 
@@ -47,7 +47,7 @@ def audit_inputs(assignment, inputs):
     order of outputs and the catalogue's order of mistakes.
 
     ``inputs`` maps input file names (without .csv) to arrays in the file layout, as
-    grader.generate.make_inputs or read_inputs give them.
+    grader.assignment.generate.make_inputs or read_inputs give them.
     """
     expected = compute_expected(assignment, inputs)
     rows = []

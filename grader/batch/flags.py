@@ -5,7 +5,7 @@ score, and independent correct work is never flagged.
 
 ``identical_dropout_mask``
     Two or more submissions whose dropout train output has the same mask (the fingerprint
-    grader/dropout_stats.py computes from the mask and its shape; for an output whose values do
+    grader/judge/dropout.py computes from the mask and its shape; for an output whose values do
     not define a mask, the file's own sha256). Two independent random masks of ``n`` units with
     drop probability ``q`` coincide with probability ``(q^2 + (1-q)^2)^n`` (``q``: the assignment's
     drop probability, or the mask's own rate when its count rules that out); a group is flagged
@@ -48,10 +48,10 @@ import numpy as np
 
 from reference.windows import window_view
 
-from . import ops
-from .csvio import format_array
-from .dropout_stats import check_dropout_train
-from .results import Flag
+from grader.assignment import ops
+from grader.assignment.csvio import format_array
+from grader.judge.dropout import check_dropout_train
+from grader.results import Flag
 
 # A group of identical masks is flagged when the chance that ANY pair of the batch's submissions
 # shares a mask by coincidence is below this.

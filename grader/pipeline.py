@@ -10,18 +10,18 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from . import compare as comparing
-from .atomic import write_text_atomic
-from .diagnose import Diagnoser, explain
-from .dropout_stats import check_dropout_train
-from .errors import StaleExpectedError, SubmissionError
-from .generate import load_expected, read_inputs
-from .intake import SubmissionSource, open_submission
-from .locate import locate_outputs
-from .reading import CountMismatch, parse_array, read_file_for
-from .results import CheckResult, SubmissionResult, timestamp, to_json
-from .spec import load_spec
-from .text import printable
+from grader.judge import compare as comparing
+from grader.atomic import write_text_atomic
+from grader.diagnosis.diagnose import Diagnoser, explain
+from grader.judge.dropout import check_dropout_train
+from grader.errors import StaleExpectedError, SubmissionError
+from grader.assignment.generate import load_expected, read_inputs
+from grader.intake.submissions import SubmissionSource, open_submission
+from grader.intake.locate import locate_outputs
+from grader.intake.reading import CountMismatch, parse_array, read_file_for
+from grader.results import CheckResult, SubmissionResult, timestamp, to_json
+from grader.assignment.spec import load_spec
+from grader.text import printable
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
     if json_path:
         write_text_atomic(json_path, to_json(result.to_dict()))
     if html_path:
-        from .report import render_feedback
+        from grader.report.pages import render_feedback
 
         write_text_atomic(html_path, render_feedback(result, context.assignment,
                                                      generated_at or timestamp(),

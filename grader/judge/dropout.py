@@ -6,7 +6,7 @@ every element, either 0 or ``source / (1 - p)``, where ``source`` is ``x`` for t
 check has three steps:
 
 1. Values. Every element must read as 0 or as the kept value, with the tolerance rule of
-   grader/compare.py (``|got - v| <= atol * scale + rtol * |v|``, ``scale = max |source / (1-p)|``).
+   grader/judge/compare.py (``|got - v| <= atol * scale + rtol * |v|``, ``scale = max |source / (1-p)|``).
    An element whose kept value is itself about 0 reads both ways; it is *ambiguous*, and left out of
    the mask statistics. Which elements are ambiguous depends on ``source`` alone, so the remaining
    ones are still independent draws.
@@ -69,7 +69,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .spec import DEFAULT_ATOL, DEFAULT_RTOL
+from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL
 
 ALPHA = 1e-6  # the largest probability that a correct implementation fails the check
 
@@ -196,7 +196,7 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
     drop_prob : float in [0, 1)
         The probability of DROPPING a unit (already resolved from the spec's convention).
     rtol, atol : float
-        The tolerance rule of grader/compare.py; give both or neither (the spec defaults).
+        The tolerance rule of grader/judge/compare.py; give both or neither (the spec defaults).
     alpha : float
         The largest probability that a correct implementation fails; split over 8 tests.
     source_name : str

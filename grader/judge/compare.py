@@ -7,7 +7,7 @@ The rule (DESIGN.md, "Grading semantics"): an element passes when
 where ``scale`` is the output's largest ``|expected|`` (1 if the expected output is all zeros), so
 one pair of figures fits outputs of any magnitude. An output passes when every element does.
 
-Why the default figures (grader/spec.py, ``DEFAULT_RTOL = DEFAULT_ATOL = 1e-5``) hold, measured on
+Why the default figures (grader/assignment/spec.py, ``DEFAULT_RTOL = DEFAULT_ATOL = 1e-5``) hold, measured on
 every deterministic output of the default assignment by tests/test_compare.py (run it as a script,
 ``python tests/test_compare.py``, to print the table):
 
@@ -37,7 +37,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .spec import DEFAULT_ATOL, DEFAULT_RTOL
+from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL
 
 # CS231n's rel_error guards its denominator with this floor.
 REL_ERROR_FLOOR = 1e-8

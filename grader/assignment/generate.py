@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, ops
-from .atomic import write_text_atomic
-from .csvio import format_array
-from .errors import StaleExpectedError, SubmissionError
-from .reading import read_array
+from grader import __version__
+from grader.assignment import ops
+from grader.atomic import write_text_atomic
+from grader.assignment.csvio import format_array
+from grader.errors import StaleExpectedError, SubmissionError
+from grader.intake.reading import read_array
 
 MANIFEST = "manifest.json"
 
