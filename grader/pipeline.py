@@ -7,19 +7,20 @@ becomes a result with ``error`` set. Nothing here prints.
 """
 import hashlib
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader.judge import compare as comparing
 from grader.atomic import write_text_atomic
-from grader.diagnosis.diagnose import Diagnoser, explain
+from grader.diagnosis.diagnose import Diagnoser, diagnosis, explain
+from grader.judge.compare import compare
 from grader.judge.dropout import check_dropout_train
 from grader.errors import StaleExpectedError, SubmissionError
 from grader.assignment.generate import load_expected, read_inputs
 from grader.intake.submissions import SubmissionSource, open_submission
 from grader.intake.locate import locate_outputs
 from grader.intake.reading import CountMismatch, parse_array, read_file_for
-from grader.results import CheckResult, SubmissionResult, timestamp, to_json
+from grader.report import wording
+from grader.results import CheckResult, Fingerprints, SubmissionResult, timestamp, to_json
 from grader.assignment.spec import load_spec
 from grader.text import printable
 
@@ -107,6 +108,8 @@ def _printable(result):
         result.error = printable(result.error)
     for check in result.checks:
         check.message = printable(check.message)
+        if check.diagnosis and check.diagnosis.message:
+            check.diagnosis = replace(check.diagnosis, message=printable(check.diagnosis.message))
     return result
 
 
@@ -140,93 +143,78 @@ def grade_output(output, file, context, roots):
     ``roots``: the folders a file's name is shown relative to, first match first (the outputs'
     folder, then the submission's), so that messages never show the grader's own paths.
     """
-    def result(status, message, score=0.0, diagnosis=None, **measured):
-        max_score = output.points
-        if status == "unchecked":
-            max_score = 0.0  # not judged: neither earned nor lost
-        code = None
-        if diagnosis is not None:  # a Diagnosis, or a bare code from reading
-            code = getattr(diagnosis, "code", diagnosis)
-            if getattr(diagnosis, "message", None):
-                message = f"{message}. Likely: {diagnosis.message}"
-        return CheckResult(output=output.file, problem=output.problem, status=status,
-                           score=score, max_score=max_score, message=message,
-                           diagnosis=code, **measured)
+    def result(status, message, score=0.0, **fields):
+        max_score = 0.0 if status == "unchecked" else output.points  # unchecked: neither earned nor lost
+        return CheckResult(output=output.file, problem=output.problem, status=status, score=score,
+                           max_score=max_score, message=message, **fields)
 
     if file is None:
-        return result("missing", f"{output.filename} not found", diagnosis="missing_file")
+        return result("missing", f"{output.filename} not found", diagnosis=diagnosis("missing_file"))
     try:
         data = read_file_for(file, output.shape)
         got = parse_array(data, file, output.shape)
     except SubmissionError as e:
         e.path = _shown_path(e.path, *roots)
-        diagnosis = e.code
+        found = diagnosis(e.code) if e.code else None
         if isinstance(e, CountMismatch):
-            diagnosis = context.diagnoser.diagnose_count(output, e) or diagnosis
-        return result("error", str(e), diagnosis=diagnosis, size=output.size)
+            found = context.diagnoser.diagnose_count(output, e) or found
+        return result("error", str(e), diagnosis=found, size=output.size)
 
-    # Fingerprints for the batch's flags (copied expected files, shared dropout masks).
-    fingerprints = {"file_sha256": hashlib.sha256(data).hexdigest()}  # the bytes just graded
+    file_sha256 = hashlib.sha256(data).hexdigest()  # the bytes just graded, for the batch's flags
     if output.statistical:
-        return _judge_dropout(output, got, context, result, fingerprints)
+        return _judge_dropout(output, got, context, result, file_sha256)
     if not context.checks_expected:
         return result("unchecked", "read and counted; correctness not checked (no expected outputs)",
-                      size=output.size, details=fingerprints)
+                      size=output.size, fingerprints=Fingerprints(file_sha256))
     expected = context.expected.arrays[output.file]
-    comparison = comparing.compare(got, expected, output.rtol, output.atol)
-    figures = comparison.to_dict()
-    if not context.show_expected:
-        figures = _without_expected_values(figures)
+    comparison = compare(got, expected, output.rtol, output.atol)
+    shown = comparison if context.show_expected else _student_safe(comparison)
     measured = dict(mismatches=comparison.mismatches, size=comparison.size,
-                    max_abs_err=figures["max_abs_err"], max_rel_err=figures["max_rel_err"],
-                    details={**figures, "report": comparing.describe(comparison), **fingerprints})
+                    max_abs_err=shown.max_abs_err, max_rel_err=shown.max_rel_err, comparison=shown,
+                    figures=wording.describe_comparison(comparison),
+                    fingerprints=Fingerprints(file_sha256))
+    message = wording.summarise_comparison(comparison)
     if comparison.passed:
-        return result("pass", comparing.summary(comparison), score=output.points, **measured)
+        return result("pass", message, score=output.points, **measured)
     partial_score = output.points * comparison.fraction_within if output.partial else 0.0
-    message = comparing.summary(comparison)
     if context.show_expected:  # instructors only: the values at the worst element
         index = comparison.max_abs_index
-        figures["expected_at_worst"] = float(expected[index])
+        measured["expected_at_worst"] = float(expected[index])
         message += f" (expected {expected[index]:.8g}, got {got[index]:.8g} there)"
     return result("fail", message, score=partial_score,
                   diagnosis=context.diagnoser.diagnose_values(output, got), **measured)
 
 
-def _judge_dropout(output, got, context, result, fingerprints):
+def _judge_dropout(output, got, context, result, file_sha256):
     problem = context.assignment.problem(output.problem)
     source_role = "x" if problem.op == "dropout_forward" else "dout"
     source = context.inputs[next(i.file for i in problem.inputs if i.role == source_role)]
     verdict = check_dropout_train(got, source, problem.drop_prob, output.rtol, output.atol,
                                   source_name=source_role, course_p=problem.params.get("p"),
                                   p_means=context.assignment.dropout_p_means)
-    measured = dict(size=verdict.size, mismatches=verdict.bad_values,
-                    details={**_figures(verdict), "report": verdict.describe(),
-                             "mask_sha256": verdict.mask_digest, **fingerprints})
+    measured = dict(size=verdict.size, mismatches=verdict.bad_values, dropout=verdict,
+                    figures=verdict.describe(),
+                    fingerprints=Fingerprints(file_sha256, verdict.mask_digest))
     if verdict.passed:
         return result("pass", verdict.message, score=output.points, **measured)
-    diagnosis = context.diagnoser.diagnose_values(output, got)
-    if diagnosis is None and verdict.diagnosis:
-        diagnosis = explain(verdict.diagnosis)
-    return result("fail", verdict.message, diagnosis=diagnosis, **measured)
+    found = context.diagnoser.diagnose_values(output, got)
+    if found is None and verdict.diagnosis:
+        found = explain(verdict.diagnosis)
+    return result("fail", verdict.message, diagnosis=found, **measured)
 
 
-def _figures(verdict):
-    """The verdict's figures for a check's details; its message and diagnosis are the check's."""
-    return {f.name: getattr(verdict, f.name) for f in fields(verdict)
-            if f.name not in ("message", "diagnosis", "mask_digest")}
-
-
-def _without_expected_values(figures):
+def _student_safe(comparison):
     """Comparison figures fit for a student: differences to two significant digits, as the
     messages give them, and no scale. Exact differences next to the student's own values would
     give expected values away (a difference and a relative difference at one index are an
     expected value)."""
-    safe = {key: value for key, value in figures.items() if key != "scale"}
-    for key in ("max_abs_err", "max_rel_err", "rel_error", "atol_abs"):
-        if isinstance(safe.get(key), float):
-            rounded = float(f"{safe[key]:.2g}")
-            safe[key] = rounded if math.isfinite(rounded) else safe[key]  # 1.8e308 rounds to inf
-    return safe
+    rounded = {}
+    for name in ("max_abs_err", "max_rel_err", "rel_error", "atol_abs"):
+        value = getattr(comparison, name)
+        if isinstance(value, float):
+            r = float(f"{value:.2g}")
+            rounded[name] = r if math.isfinite(r) else value  # 1.8e308 rounds to inf
+    return replace(comparison, scale=None, **rounded)
 
 
 def _shown_path(path, *roots):

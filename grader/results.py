@@ -1,6 +1,6 @@
 """Typed results, nested check -> submission -> batch, and their JSON form (DESIGN.md schema)."""
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 STATUSES = ("pass", "fail", "error", "missing", "unchecked")
@@ -10,13 +10,37 @@ def percent(score, max_score):
     return 100.0 * score / max_score if max_score else 0.0
 
 
+@dataclass(frozen=True)
+class Diagnosis:
+    """A likely mistake: its catalogue ``code``; ``message``, the sentence that names the bug and
+    its fix on this student's values ("" when only the code is known, e.g. a file that could not
+    be parsed); ``explanation``, the catalogue's standard sentence for the code ("" if none)."""
+
+    code: str
+    message: str = ""
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """What the batch's flags compare across a class: the sha256 of the bytes graded, and of the
+    dropout mask they define (None when the values define none)."""
+
+    file_sha256: str
+    mask_sha256: str | None = None
+
+
 @dataclass
 class CheckResult:
     """One output file of one submission, judged.
 
     ``status``: pass, fail, error (unreadable), missing, or unchecked (no expected/ to compare a
-    deterministic output with: a student self-checking). ``details`` carries what the message
-    summarises (worst-difference indices, rel_error, dropout statistics) for the reports.
+    deterministic output with: a student self-checking). ``message`` is the verdict in one line;
+    the likely mistake is ``diagnosis``, kept apart. A deterministic output carries its
+    ``comparison`` (judge.compare.Comparison, student-safe unless the context shows expected
+    values), a dropout train output its ``dropout`` verdict (judge.dropout.DropoutVerdict);
+    ``figures`` is the report text of either. :meth:`to_dict` is the one place where these are
+    flattened into the results JSON of DESIGN.md.
     """
 
     output: str
@@ -25,21 +49,67 @@ class CheckResult:
     score: float
     max_score: float
     message: str
-    diagnosis: str | None = None
+    diagnosis: Diagnosis | None = None
     mismatches: int | None = None
     size: int | None = None
     max_abs_err: float | None = None
     max_rel_err: float | None = None
-    details: dict = field(default_factory=dict)
+    comparison: object = None
+    dropout: object = None
+    figures: str | None = None
+    fingerprints: Fingerprints | None = None
+    expected_at_worst: float | None = None  # instructors only (show_expected)
 
     @property
     def percent(self):
         return percent(self.score, self.max_score)
 
+    @property
+    def diagnosis_code(self):
+        return self.diagnosis.code if self.diagnosis else None
+
+    @property
+    def full_message(self):
+        """The verdict and, when the grader recognised the mistake, ``. Likely: <sentence>``: the
+        message of the results JSON and the terminal."""
+        if self.diagnosis and self.diagnosis.message:
+            return f"{self.message}{LIKELY}{self.diagnosis.message}"
+        return self.message
+
     def to_dict(self):
-        # Shallow on purpose: details are JSON-ready already, and asdict's deep copy of them was
-        # the largest cost of writing a class's results.
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {"output": self.output, "problem": self.problem, "status": self.status,
+                "score": self.score, "max_score": self.max_score, "message": self.full_message,
+                "diagnosis": self.diagnosis_code, "mismatches": self.mismatches,
+                "size": self.size, "max_abs_err": self.max_abs_err,
+                "max_rel_err": self.max_rel_err, "details": self._details()}
+
+    def _details(self):
+        """The figures behind the verdict, flat, in the order of the results JSON."""
+        parts = []
+        if self.comparison is not None:
+            figures = self.comparison.to_dict()
+            if figures.get("scale") is None:  # withheld from students
+                figures.pop("scale", None)
+            parts.append(figures)
+            if self.expected_at_worst is not None:
+                parts.append({"expected_at_worst": self.expected_at_worst})
+        if self.dropout is not None:
+            parts.append(self.dropout.figures())
+        if self.figures is not None:
+            parts.append({"report": self.figures})
+        if self.fingerprints is not None:
+            if self.dropout is not None:
+                parts.append({"mask_sha256": self.fingerprints.mask_sha256})
+            parts.append({"file_sha256": self.fingerprints.file_sha256})
+        return {key: value for part in parts for key, value in part.items()}
+
+    def without_figures(self):
+        """This check as the batch keeps it once its page and JSON are written: what the class
+        report and the flags read (status, score, diagnosis, fingerprints, dropout counts)."""
+        return replace(self, comparison=None, figures=None)
+
+
+LIKELY = ". Likely: "  # joins a diagnosis's sentence to a check's message in the results JSON
 
 
 @dataclass

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import reference
-from grader.judge.compare import Comparison, compare, describe, summary
+from grader.judge.compare import Comparison, compare
+from grader.report.wording import describe_comparison, summarise_comparison
 from grader.assignment.generate import compute_expected, make_inputs
 from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL, load_spec
 
@@ -211,7 +212,7 @@ def test_float32_and_seven_digit_answers_pass_every_default_output_with_a_wide_m
     count = 0
     for case, spec, got, exp in measured_cases(assignment, inputs, expected):
         c = compare(got, exp, spec.rtol, spec.atol)
-        assert c.passed, f"{case} {spec.file}: {describe(c)}"
+        assert c.passed, f"{case} {spec.file}: {describe_comparison(c)}"
         allowance = c.atol_abs + c.rtol * np.abs(exp)
         worst = float(np.max(np.abs(got - exp) / allowance))
         assert worst <= MARGIN, f"{case} {spec.file} uses {worst:.2f} of its allowance"
@@ -331,7 +332,7 @@ def test_nonzero_where_zero_expected_is_unbounded_and_json_stays_valid():
     assert c.max_rel_err is None and c.max_rel_index == (1, 0)
     text = json.dumps(c.to_dict(), allow_nan=False)  # no NaN / Infinity tokens
     assert json.loads(text)["max_rel_err"] is None
-    assert "Greatest relative difference: inf at index (1, 0)" in describe(c)
+    assert "Greatest relative difference: inf at index (1, 0)" in describe_comparison(c)
     # Both zero: relative difference 0, not NaN.
     c = compare(np.zeros(3), np.zeros(3), 1e-5, 1e-5)
     assert c.max_rel_err == 0.0
@@ -340,10 +341,10 @@ def test_nonzero_where_zero_expected_is_unbounded_and_json_stays_valid():
 
 def test_one_dimensional_and_empty_outputs():
     c = compare(np.array([1.0, 2.5]), np.array([1.0, 2.0]), 1e-5, 1e-5)
-    assert c.max_abs_index == (1,) and "at index (1,)" in describe(c)
+    assert c.max_abs_index == (1,) and "at index (1,)" in describe_comparison(c)
     c = compare(np.zeros((0, 3)), np.zeros((0, 3)), 1e-5, 1e-5)
     assert c.passed and c.size == 0 and c.fraction_within == 1.0
-    assert describe(c) and summary(c)
+    assert describe_comparison(c) and summarise_comparison(c)
 
 
 def test_tolerances_both_or_neither():
@@ -374,27 +375,27 @@ def test_describe_is_torch_testing_style():
     got[0, 2, 5, 5] += 3.1e-4
     got[1, 0, 1, 1] -= 2e-4
     c = compare(got, expected, rtol=1e-5, atol=4e-6)
-    assert describe(c) == (
+    assert describe_comparison(c) == (
         "Mismatched elements: 2 / 384 (0.5%)\n"
         "Greatest absolute difference: 3.1e-04 at index (0, 2, 5, 5) (up to 1.2e-05 allowed)\n"
         "Greatest relative difference: 1.0e-04 at index (0, 2, 5, 5) (up to 1e-05 allowed)\n"
         "rel_error (CS231n): 5.2e-05"
     )
-    assert summary(c) == "2 / 384 elements differ; worst 3.1e-04 at (0, 2, 5, 5)"
+    assert summarise_comparison(c) == "2 / 384 elements differ; worst 3.1e-04 at (0, 2, 5, 5)"
 
 
 def test_messages_for_a_pass_and_tiny_fractions():
     expected = np.full(4096, 2.0)
     c = compare(expected, expected, 1e-5, 1e-5)
-    assert summary(c) == "all 4096 elements match exactly"
+    assert summarise_comparison(c) == "all 4096 elements match exactly"
     near = expected.copy()
     near[9] += 3e-6
-    assert summary(compare(near, expected, 1e-5, 1e-5)) == (
+    assert summarise_comparison(compare(near, expected, 1e-5, 1e-5)) == (
         "all 4096 elements within tolerance; largest difference 3.0e-06")
-    assert describe(c).startswith("Mismatched elements: 0 / 4096 (0.0%)\n")
+    assert describe_comparison(c).startswith("Mismatched elements: 0 / 4096 (0.0%)\n")
     got = expected.copy()
     got[7] = 0.0
-    assert describe(compare(got, expected, 1e-5, 1e-5)).startswith("Mismatched elements: 1 / 4096 (<0.1%)")
+    assert describe_comparison(compare(got, expected, 1e-5, 1e-5)).startswith("Mismatched elements: 1 / 4096 (<0.1%)")
 
 
 def test_messages_never_show_expected_values():
@@ -402,7 +403,7 @@ def test_messages_never_show_expected_values():
     expected = rng.normal(0, 1, (3, 4, 5)) * 7.31
     got = expected + rng.normal(0, 1e-3, expected.shape)
     c = compare(got, expected, 1e-5, 1e-5)
-    text = describe(c) + "\n" + summary(c)
+    text = describe_comparison(c) + "\n" + summarise_comparison(c)
     shown = {token.strip("(),") for token in text.split()}
     for value in expected.ravel():
         for fmt in ("%.1e", "%.2e", "%.3g", "%.4g", "%g"):

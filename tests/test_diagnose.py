@@ -241,12 +241,12 @@ class TestSimulatedStudents:
         checks = {c.output: c for c in result.checks}
         check = checks[output]
         assert check.status != "pass", check.message
-        assert check.diagnosis == code, check.message
+        assert check.diagnosis_code == code, check.message
         assert check.score == 0.0
         others = [c for name, c in checks.items() if name != output]
         assert all(c.status == "pass" and c.diagnosis is None for c in others), \
             [(c.output, c.message) for c in others if c.status != "pass"]
-        assert "Likely: " in check.message or code in ("missing_file", "nonfinite", "parse_error")
+        assert "Likely: " in check.full_message or code in ("missing_file", "nonfinite", "parse_error")
 
     def test_every_catalogued_mistake_has_a_student(self):
         simulated = {code for code, _, _ in _STUDENTS}
@@ -451,10 +451,10 @@ def test_swapped_dropout_files_are_suggested(tmp_path, context, assignment, inpu
         files["dropout_forward_out_test.csv"], files["dropout_forward_out_train.csv"]
     folder = write_submission(tmp_path / "e0000000x" / "output_files", files)
     checks = {c.output: c for c in grade_submission(folder.parent, context).checks}
-    assert checks["dropout_forward_out_train"].diagnosis == "no_dropout"
-    assert checks["dropout_forward_out_test"].diagnosis == "dropout_at_test"
+    assert checks["dropout_forward_out_train"].diagnosis_code == "no_dropout"
+    assert checks["dropout_forward_out_test"].diagnosis_code == "dropout_at_test"
     for name in ("dropout_forward_out_train", "dropout_forward_out_test"):
-        assert "files are swapped" in checks[name].message, checks[name].message
+        assert "files are swapped" in checks[name].full_message, checks[name].full_message
 
 
 def test_an_all_dropped_train_output_is_diagnosed_only_when_chance_rules_it_out(assignment, inputs):

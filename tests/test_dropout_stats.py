@@ -444,14 +444,14 @@ def test_grading_a_keep_probability_course(keep_course, case):
     np.savetxt(submission / "dropout_forward_out_train.csv", x * keep / 0.7)
     result = grade_submission(submission.parent, context)
     check = next(c for c in result.checks if c.output == "dropout_forward_out_train")
-    verdict_message = check.message.split(". Likely: ")[0]
+    verdict_message = check.message
     assert "for drop probability 0.3" in verdict_message and "for p =" not in verdict_message
-    assert "DROPPING" not in verdict_message and not calls_drop_p(check.details["report"])
-    assert check.details["course_p"] == 0.7 and check.details["p_means"] == "keep"
+    assert "DROPPING" not in verdict_message and not calls_drop_p(check.figures)
+    assert check.dropout.course_p == 0.7 and check.dropout.p_means == "keep"
     if case == "correct":
         assert check.status == "pass"
     else:
-        assert check.status == "fail" and check.diagnosis == "keep_probability"
+        assert check.status == "fail" and check.diagnosis_code == "keep_probability"
         assert "this assignment's p = 0.7 is the probability of KEEPING a unit" in verdict_message
 
 

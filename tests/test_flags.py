@@ -11,7 +11,8 @@ from grader.batch import flags
 from grader.assignment import ops
 from grader.batch.flags import find_flags, independent_shas, pair_log10_probability
 from grader.pipeline import grade_submission
-from grader.results import CheckResult, SubmissionResult
+from grader.judge.dropout import DropoutVerdict
+from grader.results import CheckResult, Fingerprints, SubmissionResult
 
 from simulated import EXPECTED, correct_outputs, texts, write_submission
 
@@ -96,7 +97,7 @@ def test_copied_masks_are_flagged_with_the_others_and_the_odds(tmp_path, indepen
     }
     flag = copier.flags[0]
     check = next(c for c in copier.checks if c.output == "dropout_forward_out_train")
-    n, q = check.details["tested"], 0.3
+    n, q = check.dropout.tested, 0.3
     power = math.floor(-n * math.log10(q * q + (1 - q) * (1 - q)))
     assert f"as source: two independent random masks of {n} units coincide with probability " \
            f"about 1 in 10^{power}" in flag.message
@@ -145,10 +146,15 @@ def test_shared_masks_that_are_not_random_are_not_flagged(tmp_path, context, ass
 
 
 def _synthetic(student, dropped, tested, digest="abc"):
+    verdict = DropoutVerdict(
+        passed=True, size=tested, tested=tested, ambiguous=0, dropped=dropped,
+        observed_fraction=dropped / tested, expected_fraction=0.5, accepted_interval=None,
+        accepted_fractions=None, p_value=None, bad_values=0, worst_bad_index=None,
+        worst_bad_value=None, worst_bad_kept=None, structure_failures=(), structure_tests=(),
+        diagnosis=None, message="", alpha=1e-6, source_name="x", mask_digest=digest)
     check = CheckResult(output="dropout_forward_out_train", problem="dropout_forward", status="pass",
-                        score=1.0, max_score=1.0, message="", size=tested,
-                        details={"mask_sha256": digest, "dropped": dropped, "tested": tested,
-                                 "file_sha256": student})
+                        score=1.0, max_score=1.0, message="", size=tested, dropout=verdict,
+                        fingerprints=Fingerprints(student, digest))
     return SubmissionResult(id=student, score=1.0, max_score=1.0, error=None, checks=[check])
 
 
@@ -346,7 +352,7 @@ def expected_copy(assignment, inputs):
 def identical_to_expected(result, context):
     manifest = context.expected.manifest["outputs"]
     return {c.output for c in result.checks
-            if c.details.get("file_sha256") == manifest.get(c.output + ".csv", {}).get("sha256")}
+            if c.fingerprints and c.fingerprints.file_sha256 == manifest.get(c.output + ".csv", {}).get("sha256")}
 
 
 CONV_OUTPUTS = {"conv_forward_out", "conv_backward_out_dx", "conv_backward_out_dw",

@@ -68,11 +68,11 @@ def test_a_bad_file_is_an_error_worth_zero_and_the_rest_is_graded(tmp_path, cont
     checks = by_output(result)
     assert checks["conv_forward_out"].status == "error"
     assert checks["conv_forward_out"].score == 0
-    assert checks["conv_forward_out"].diagnosis == "parse_error"
+    assert checks["conv_forward_out"].diagnosis_code == "parse_error"
     assert checks["conv_forward_out"].message.startswith("conv_forward_out.csv, line 2, column 1")
     assert "'abc'" in checks["conv_forward_out"].message
     assert checks["maxpool_forward_out"].status == "missing"
-    assert checks["maxpool_forward_out"].diagnosis == "missing_file"
+    assert checks["maxpool_forward_out"].diagnosis_code == "missing_file"
     assert result.score == 8.0 and result.max_score == 10.0
 
 
@@ -84,7 +84,8 @@ def test_wrong_values_fail_with_located_worst_difference(tmp_path, context, assi
     check = by_output(grade_files(tmp_path, context, texts(assignment, outputs)))["conv_backward_out_dx"]
     assert check.status == "fail" and check.score == 0
     assert check.mismatches == 1 and check.size == 300
-    assert check.details["max_abs_index"] == [1, 2, 3, 4]
+    assert check.comparison.max_abs_index == (1, 2, 3, 4)
+    assert check.to_dict()["details"]["max_abs_index"] == [1, 2, 3, 4]
     assert "1 / 300" in check.message and "(1, 2, 3, 4)" in check.message
 
 

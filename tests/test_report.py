@@ -9,13 +9,17 @@ submission, flags, and ids that try to break out of HTML and spreadsheets.
 import random
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.results import BatchResult, CheckResult, Flag, SubmissionResult  # noqa: E402
 from grader.assignment.spec import load_spec  # noqa: E402
+from grader.diagnosis.diagnose import diagnosis, explain  # noqa: E402
+from grader.judge.compare import Comparison  # noqa: E402
+from grader.judge.dropout import DropoutVerdict  # noqa: E402
+from grader.results import BatchResult, CheckResult, Fingerprints, Flag, SubmissionResult  # noqa: E402
 
 GENERATED_AT = "2017-10-01 12:00:00 UTC"
 HOSTILE_IDS = (
@@ -32,6 +36,14 @@ def assignment():
     return load_spec(ROOT / "assignment.toml")
 
 
+def comparison(output, passed, mismatches, max_abs_err, max_rel_err, rel_error, index=None):
+    zeros = (0,) * len(output.shape)
+    return Comparison(passed=passed, size=output.size, mismatches=mismatches, max_abs_err=max_abs_err,
+                      max_abs_index=tuple(index or zeros), max_rel_err=max_rel_err,
+                      max_rel_index=zeros, rel_error=rel_error, rtol=1e-5, atol=1e-5, atol_abs=5e-6,
+                      scale=None, fraction_within=1.0 if passed else 0.0, shape=tuple(output.shape))
+
+
 def passing(output):
     if output.statistical:
         return dropout_check(output, "pass")
@@ -41,13 +53,12 @@ def passing(output):
         max_score=output.points,
         message=f"all {size} elements within tolerance; worst 2.2e-16 at (0,) (up to 5e-06 allowed)",
         mismatches=0, size=size, max_abs_err=2.2e-16, max_rel_err=1e-15,
-        details={"max_abs_index": [0] * len(output.shape), "max_rel_index": [0] * len(output.shape),
-                 "rel_error": 3e-16, "atol_abs": 5e-6, "rtol": 1e-5, "scale": 0.5,
-                 "file_sha256": "0" * 64},
+        comparison=comparison(output, True, 0, 2.2e-16, 1e-15, 3e-16),
+        fingerprints=Fingerprints("0" * 64),
     )
 
 
-def failing(output, diagnosis, mismatches=None, message=None):
+def failing(output, code, mismatches=None, message=None, likely=""):
     size = output.size
     mismatches = size - 3 if mismatches is None else mismatches
     index = [1] * len(output.shape)
@@ -55,13 +66,13 @@ def failing(output, diagnosis, mismatches=None, message=None):
         output=output.file, problem=output.problem, status="fail", score=0.0,
         max_score=output.points,
         message=message or f"{mismatches} / {size} elements differ; worst 3.1e-01 at {tuple(index)}",
-        diagnosis=diagnosis, mismatches=mismatches, size=size, max_abs_err=0.31, max_rel_err=None,
-        details={"max_abs_index": index, "max_rel_index": [0] * len(output.shape),
-                 "rel_error": 0.42, "atol_abs": 5e-6, "rtol": 1e-5, "scale": 0.5},
+        diagnosis=diagnosis(code, likely) if code else None, mismatches=mismatches, size=size,
+        max_abs_err=0.31, max_rel_err=None,
+        comparison=comparison(output, False, mismatches, 0.31, None, 0.42, index),
     )
 
 
-def dropout_check(output, status, diagnosis=None, dropped=None):
+def dropout_check(output, status, code=None, dropped=None):
     size = output.size
     p = 0.3 if output.problem == "dropout_forward" else 0.8
     dropped = round(size * p) if dropped is None else dropped
@@ -69,30 +80,32 @@ def dropout_check(output, status, diagnosis=None, dropped=None):
     passed = status == "pass"
     message = (f"dropped {dropped} / {size} ({dropped / size:.1%}), accepted {lo}-{hi} for p = {p:g}"
                + ("; values and mask look right" if passed else ""))
+    verdict = DropoutVerdict(
+        passed=passed, size=size, tested=size, ambiguous=0, dropped=dropped,
+        observed_fraction=dropped / size, expected_fraction=p, accepted_interval=(lo, hi),
+        accepted_fractions=(lo / size, hi / size), p_value=0.61 if passed else 3e-9, bad_values=0,
+        worst_bad_index=None, worst_bad_value=None, worst_bad_kept=None, structure_failures=(),
+        structure_tests=(("lines", 0.8), ("runs (rows)", 0.4)), diagnosis=code, message=message,
+        alpha=1e-6, source_name="x", mask_digest="1" * 64)
     return CheckResult(
         output=output.file, problem=output.problem, status=status,
         score=output.points if passed else 0.0, max_score=output.points, message=message,
-        diagnosis=diagnosis, mismatches=0, size=size,
-        details={"dropped": dropped, "tested": size, "ambiguous": 0,
-                 "observed_fraction": dropped / size, "expected_fraction": p,
-                 "accepted_interval": [lo, hi], "accepted_fractions": [lo / size, hi / size],
-                 "p_value": 0.61 if passed else 3e-9, "bad_values": 0, "structure_failures": [],
-                 "structure_tests": [["lines", 0.8], ["runs (rows)", 0.4]], "alpha": 1e-6,
-                 "mask_sha256": "1" * 64},
+        diagnosis=diagnosis(code) if code else None, mismatches=0, size=size, dropout=verdict,
+        fingerprints=Fingerprints("2" * 64, "1" * 64),
     )
 
 
 def missing(output):
     return CheckResult(output=output.file, problem=output.problem, status="missing", score=0.0,
                        max_score=output.points, message=f"{output.filename} not found",
-                       diagnosis="missing_file")
+                       diagnosis=diagnosis("missing_file"))
 
 
 def parse_error(output, token="nan"):
     return CheckResult(output=output.file, problem=output.problem, status="error", score=0.0,
                        max_score=output.points,
                        message=f"{output.filename}, line 8, column 1: {token!r} is not a finite number",
-                       diagnosis="nonfinite", size=output.size)
+                       diagnosis=diagnosis("nonfinite"), size=output.size)
 
 
 def submission(student_id, checks, **kwargs):
@@ -327,10 +340,9 @@ def test_most_frequent_failures_grouped_by_output_and_diagnosis(batch, spec, cla
 
 
 def test_explanations_come_from_the_diagnosis_catalogue(batch, spec):
-    diagnose = pytest.importorskip("grader.diagnosis.diagnose")
     data = build_class_report(batch, spec, GENERATED_AT)
     top = data.failures[0]
-    assert top.explanation == diagnose.explain("column_major").message
+    assert top.explanation == explain("column_major").message
 
 
 def test_flags_are_grouped(batch, spec, class_html):
@@ -442,7 +454,7 @@ def test_feedback_partial_credit(spec):
     checks = [passing(o) for o in spec.outputs]
     checks[0] = failing(spec.outputs[0], None, 27)
     checks[0].score = 0.5
-    checks[0].details["fraction_within"] = 0.5
+    checks[0].comparison = replace(checks[0].comparison, fraction_within=0.5)
     page = Page(render_feedback(submission("s", checks), spec, GENERATED_AT))
     row = page.by_id["output-conv_forward_out"]
     assert "0.5 / 1" in row and "50.0% of the elements within tolerance" in row
@@ -464,8 +476,8 @@ def test_feedback_dropout_figures(spec):
 def test_feedback_splits_the_likely_cause_from_the_message(spec):
     checks = [passing(o) for o in spec.outputs]
     checks[0] = failing(spec.outputs[0], "flipped_kernel",
-                        message="54 / 54 elements differ; worst 3.1e-01 at (0, 0, 0, 0). Likely: "
-                                "you flipped the kernel")
+                        message="54 / 54 elements differ; worst 3.1e-01 at (0, 0, 0, 0)",
+                        likely="you flipped the kernel")
     data = report.build_feedback(submission("s", checks), spec, GENERATED_AT)
     row = data.problems[0].rows[0]
     assert row.message == "54 / 54 elements differ; worst 3.1e-01 at (0, 0, 0, 0)"
@@ -499,7 +511,7 @@ def test_feedback_for_an_unreadable_submission(spec):
 
 def test_feedback_never_shows_expected_values_unless_asked(spec):
     checks = [passing(o) for o in spec.outputs]
-    checks[0].details["expected_at_worst"] = 0.123456789
+    checks[0].expected_at_worst = 0.123456789
     sub = submission("s", checks)
     assert "0.123457" not in render_feedback(sub, spec, GENERATED_AT)
     shown = render_feedback(sub, spec, GENERATED_AT, show_expected=True)

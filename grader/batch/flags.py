@@ -95,13 +95,12 @@ def _add(submission, flag):
 
 def mask_key(check):
     """The fingerprint two submissions sharing a mask have in common, or None."""
-    details = check.details or {}
-    if check.status not in ("pass", "fail"):
+    if check.status not in ("pass", "fail") or check.fingerprints is None:
         return None
-    if details.get("mask_sha256"):
-        return ("mask", details["mask_sha256"])
-    if details.get("file_sha256") and "dropped" in details:  # values that define no mask
-        return ("file", details["file_sha256"])
+    if check.fingerprints.mask_sha256:
+        return ("mask", check.fingerprints.mask_sha256)
+    if check.dropout is not None:  # values that define no mask
+        return ("file", check.fingerprints.file_sha256)
     return None
 
 
@@ -110,7 +109,7 @@ def _flag_identical_masks(submissions, assignment, inputs):
     fingerprinted = defaultdict(int)
     for submission in submissions:
         for check in submission.checks:
-            if "dropped" not in (check.details or {}):
+            if check.dropout is None:
                 continue  # not a dropout train check
             key = mask_key(check)
             if key is None:
@@ -143,18 +142,17 @@ def _flag_identical_masks(submissions, assignment, inputs):
 
 
 def _structured(check):
-    details = check.details or {}
-    if check.diagnosis in _STRUCTURED or details.get("diagnosis") in _STRUCTURED:
+    verdict = check.dropout
+    if check.diagnosis_code in _STRUCTURED or verdict.diagnosis in _STRUCTURED:
         return True
-    if details.get("structure_failures"):
+    if verdict.structure_failures:
         return True
-    tested, dropped = details.get("tested"), details.get("dropped")
-    return not tested or dropped in (0, tested)
+    return not verdict.tested or verdict.dropped in (0, verdict.tested)
 
 
 def _units(check):
-    details = check.details or {}
-    return int(details.get("tested") or details.get("size") or check.size or 0)
+    verdict = check.dropout
+    return int(verdict.tested or verdict.size or check.size or 0)
 
 
 def pair_log10_probability(check):
@@ -162,16 +160,14 @@ def pair_log10_probability(check):
     ``n * log10(q^2 + (1-q)^2)``, or None. ``q`` is the drop probability the masks were drawn
     with: the assignment's when the mask's count is consistent with it (the binomial test accepted
     it), else the mask's own drop rate (a student who drew with another probability)."""
-    details = check.details or {}
+    verdict = check.dropout
     n = _units(check)
-    dropped = details.get("dropped")
-    if not n or dropped is None:
+    if not n or verdict.dropped is None:
         return None
-    q = float(dropped) / n
-    accepted = details.get("accepted_interval")
-    if details.get("expected_fraction") is not None and accepted and \
-            accepted[0] <= dropped <= accepted[1]:
-        q = float(details["expected_fraction"])
+    q = float(verdict.dropped) / n
+    accepted = verdict.accepted_interval
+    if accepted and accepted[0] <= verdict.dropped <= accepted[1]:
+        q = float(verdict.expected_fraction)
     same = q * q + (1 - q) * (1 - q)
     if same >= 1.0:
         return None
@@ -243,7 +239,7 @@ def _flag_copied_expected(submissions, manifest, assignment, inputs):
             if check.output not in flaggable:
                 continue
             sha, panel = flaggable[check.output]
-            if (check.details or {}).get("file_sha256") != sha:
+            if check.fingerprints is None or check.fingerprints.file_sha256 != sha:
                 continue
             message = (f"{check.output}.csv is byte-identical to the instructors' expected file: "
                        "every value carries the reference's own floating-point rounding, which "

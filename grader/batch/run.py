@@ -26,12 +26,6 @@ from grader.text import printable
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
 
-# The only figures of a check the batch keeps after its feedback page and JSON are written: what
-# the flags compare (fingerprints, and the dropout counts behind the odds of a coincidence).
-FLAG_FIGURES = {"file_sha256", "mask_sha256", "dropped", "tested", "size", "structure_failures",
-                "accepted_interval", "expected_fraction", "diagnosis"}
-
-
 class TimeLimitExceeded(SubmissionError):
     pass
 
@@ -102,8 +96,7 @@ def grade_and_write_feedback(task, context, seconds, generated_at):
         json_text = to_json(result.to_dict(), indent=None)
         write_feedback(page, result, context.assignment, generated_at)
     spool.write_text(json_text, encoding="utf-8")
-    for check in result.checks:
-        check.details = {k: v for k, v in check.details.items() if k in FLAG_FIGURES}
+    result.checks = [check.without_figures() for check in result.checks]
     return result
 
 

@@ -27,6 +27,8 @@ import numpy as np
 from reference.windows import offset_slices, window_view
 
 from grader.assignment import ops
+from grader.judge.tolerance import allowance, within
+from grader.results import Diagnosis
 
 # The standard sentence for every code: what pipeline.py shows for codes found elsewhere (reading,
 # dropout statistics), and what a specific message refines.
@@ -99,18 +101,16 @@ _Z_CHANCE = 4.9  # two-sided normal tail ~ 1e-6
 _MAX_DIGITS = 15
 
 
-@dataclass(frozen=True)
-class Diagnosis:
-    """A likely mistake: its catalogue ``code`` and one sentence naming the bug and its fix."""
-
-    code: str
-    message: str
+def diagnosis(code, message=""):
+    """A :class:`Diagnosis` for ``code``, with the catalogue's standard sentence beside
+    ``message`` (this student's own sentence, "" when only the code is known)."""
+    return Diagnosis(code, message, CATALOGUE.get(code, ""))
 
 
 def explain(code):
-    """The catalogue's standard :class:`Diagnosis` for ``code``; an unknown code gets an empty
-    message (pipeline.py then shows the check's own message alone)."""
-    return Diagnosis(code, CATALOGUE.get(code, ""))
+    """The catalogue's standard :class:`Diagnosis` for ``code``, its sentence as the message; an
+    unknown code gets an empty one (the check's own message then stands alone)."""
+    return Diagnosis(code, CATALOGUE.get(code, ""), CATALOGUE.get(code, ""))
 
 
 class Inapplicable(Exception):
@@ -227,25 +227,6 @@ class Case:
 # --------------------------------------------------------------------------------------------------
 # Matching
 # --------------------------------------------------------------------------------------------------
-
-def allowance(ref, rtol, atol):
-    """Per-element allowance of grader/judge/compare.py with ``ref`` as the expected value."""
-    abs_ref = np.abs(ref)
-    scale = float(abs_ref.max()) if abs_ref.size else 0.0
-    return atol * (scale if scale > 0 else 1.0) + rtol * abs_ref
-
-
-def within(got, ref, rtol, atol, slack=0.0):
-    """Whether every element of ``got`` is within the grading rule of ``ref`` (plus ``slack``)."""
-    got = np.asarray(got, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.float64)
-    if got.size != ref.size:
-        return False
-    got = got.reshape(ref.shape)
-    if np.ndim(slack):
-        slack = np.reshape(slack, ref.shape)
-    return bool(np.all(np.abs(got - ref) <= allowance(ref, rtol, atol) + slack))
-
 
 def round_significant(values, digits):
     """``values`` rounded to ``digits`` significant digits (as '%.{digits-1}e' prints them)."""
@@ -1297,7 +1278,7 @@ class Diagnoser:
             else:
                 found = matches(variant, got, rtol, atol, slack)
             if found:
-                return Diagnosis(variant.code, variant.message)
+                return diagnosis(variant.code, variant.message)
         return None
 
     def diagnose_count(self, output_spec, error):
@@ -1311,19 +1292,19 @@ class Diagnoser:
         for variant in candidates:
             if variant.kind in ("array", "overlap") and variant.values is not None \
                     and matches(variant, values, rtol, atol, slack):
-                return Diagnosis(variant.code, variant.message)
+                return diagnosis(variant.code, variant.message)
         if getattr(error, "hint", None):
             return None
         codes = list(dict.fromkeys(v.code for v in candidates))
         if len(codes) == 1:
-            return Diagnosis(codes[0], candidates[0].message)
+            return diagnosis(codes[0], candidates[0].message)
         if codes:
             firsts = dict((v.code, v) for v in reversed(candidates))
             stories = [f"{firsts[c].brief or c.replace('_', ' ')} (shape {tuple(firsts[c].shape)})"
                        for c in codes]
-            return Diagnosis("wrong_count", f"{found} values is what " + ", or ".join(stories)
+            return diagnosis("wrong_count", f"{found} values is what " + ", or ".join(stories)
                              + " would give: check the output-size formula and its parameters")
-        return Diagnosis("wrong_count", self._count_stories(output_spec, found))
+        return diagnosis("wrong_count", self._count_stories(output_spec, found))
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -1333,12 +1314,12 @@ class Diagnoser:
         case = self.case(output)
         if case.drop_prob ** output.size > _CHANCE:
             return None  # a correct mask may drop everything
-        return Diagnosis("all_zero", "every value is 0: no unit was kept; keep a unit where the "
+        return diagnosis("all_zero", "every value is 0: no unit was kept; keep a unit where the "
                                      "random number is >= p and multiply, do not overwrite, "
                                      f"{case.source_role} by the mask")
 
     def _low_precision(self, precision):
-        return Diagnosis("low_precision",
+        return diagnosis("low_precision",
                          f"you wrote the values with only {precision.describe()}, too few for this "
                          "output's tolerance; write every digit (np.savetxt's default format "
                          "'%.18e', or at least 7 significant digits)")

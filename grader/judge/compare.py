@@ -7,7 +7,7 @@ The rule (DESIGN.md, "Grading semantics"): an element passes when
 where ``scale`` is the output's largest ``|expected|`` (1 if the expected output is all zeros), so
 one pair of figures fits outputs of any magnitude. An output passes when every element does.
 
-Why the default figures (grader/assignment/spec.py, ``DEFAULT_RTOL = DEFAULT_ATOL = 1e-5``) hold, measured on
+Why the default figures (grader/judge/tolerance.py, ``DEFAULT_RTOL = DEFAULT_ATOL = 1e-5``) hold, measured on
 every deterministic output of the default assignment by tests/test_compare.py (run it as a script,
 ``python tests/test_compare.py``, to print the table):
 
@@ -24,20 +24,19 @@ any single element exceeds the allowance (at most 2e-5 * scale) five times over 
 written with 4 significant digits fail on every default output, with 5 on five of the eight, and
 with 6 they pass.
 
-Phases, as in torch.testing: :func:`compare` measures and returns a frozen :class:`Comparison`; the
-only text comes from :func:`describe` (multi-line, torch.testing style) and :func:`summary` (one
-line), which the terminal, JSON and HTML reports reuse. Nothing here prints or reads files.
+Phases, as in torch.testing: :func:`compare` measures and returns a frozen :class:`Comparison`;
+the words for it are grader/report/wording.py's, which the terminal, JSON and HTML reports reuse.
+Nothing here prints or reads files.
 
 The messages never show an expected value. They show differences and indices with two significant
 digits and the absolute allowance ``atol_abs`` (which is ``atol`` times the output's largest
 magnitude): too coarse to reconstruct a passing answer from.
 """
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL
+from grader.judge import tolerance
 
 # CS231n's rel_error guards its denominator with this floor.
 REL_ERROR_FLOOR = 1e-8
@@ -97,13 +96,7 @@ def compare(got, expected, rtol=None, atol=None):
         Shapes differ, a tolerance is negative or only one is given, or an array holds NaN or Inf
         (the reader refuses those with the ``nonfinite`` diagnosis before anything is compared).
     """
-    if (rtol is None) != (atol is None):
-        raise ValueError(f"give both rtol and atol or neither, got rtol={rtol}, atol={atol}")
-    if rtol is None:
-        rtol, atol = DEFAULT_RTOL, DEFAULT_ATOL
-    rtol, atol = float(rtol), float(atol)
-    if not (rtol >= 0 and atol >= 0 and math.isfinite(rtol) and math.isfinite(atol)):
-        raise ValueError(f"tolerances must be finite and >= 0, got rtol={rtol}, atol={atol}")
+    rtol, atol = tolerance.resolve(rtol, atol)
     got = np.asarray(got, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:
@@ -118,9 +111,7 @@ def compare(got, expected, rtol=None, atol=None):
         return Comparison(True, 0, 0, 0.0, (), 0.0, (), 0.0, rtol, atol, 0.0, 1.0, 1.0, shape)
 
     abs_expected = np.abs(expected)
-    scale = float(abs_expected.max())
-    if scale == 0.0:
-        scale = 1.0
+    scale = tolerance.scale_of(abs_expected)
     atol_abs = atol * scale
 
     with np.errstate(over="ignore"):  # 1.7e308 - (-1e308) overflows: capped, so figures stay finite
@@ -171,64 +162,5 @@ def compare(got, expected, rtol=None, atol=None):
     )
 
 
-def describe(comparison):
-    """The multi-line report, torch.testing style; never shows an expected value.
-
-    ::
-
-        Mismatched elements: 12 / 4096 (0.3%)
-        Greatest absolute difference: 3.1e-04 at index (0, 2, 5, 5) (up to 1.2e-05 allowed)
-        Greatest relative difference: 2.0e-02 at index (1, 0, 3, 3) (up to 1e-05 allowed)
-        rel_error (CS231n): 2.3e-03
-    """
-    c = comparison
-    if c.size == 0:
-        return "Mismatched elements: 0 / 0 (an empty output)"
-    return "\n".join([
-        f"Mismatched elements: {c.mismatches} / {c.size} ({fraction_text(c.mismatches, c.size)})",
-        f"Greatest absolute difference: {_diff(c.max_abs_err)} at index {_fmt_index(c.max_abs_index)} "
-        f"(up to {_allowed(c.atol_abs)} allowed)",
-        f"Greatest relative difference: {_diff(c.max_rel_err)} at index {_fmt_index(c.max_rel_index)} "
-        f"(up to {_allowed(c.rtol)} allowed)",
-        f"rel_error (CS231n): {_diff(c.rel_error)}",
-    ])
-
-
-def summary(comparison):
-    """One line for terminal tables, e.g. ``12 / 4096 elements differ; worst 3.1e-04 at (0, 2, 5, 5)``."""
-    c = comparison
-    worst = f"worst {_diff(c.max_abs_err)} at {_fmt_index(c.max_abs_index)}"
-    if c.passed:
-        if c.max_abs_err == 0:
-            return f"all {c.size} elements match exactly"
-        return f"all {c.size} elements within tolerance; largest difference {_diff(c.max_abs_err)}"
-    return f"{c.mismatches} / {c.size} elements differ; {worst}"
-
-
 def _index(flat, shape):
     return tuple(int(i) for i in np.unravel_index(flat, shape))
-
-
-def _fmt_index(index):
-    return "(" + ", ".join(str(i) for i in index) + ("," if len(index) == 1 else "") + ")"
-
-
-def _diff(value):
-    """A difference with two significant digits; None means unbounded."""
-    if value is None:
-        return "inf"
-    return "0" if value == 0 else f"{value:.1e}"
-
-
-def _allowed(value):
-    return "0" if value == 0 else f"{value:.2g}"
-
-
-def fraction_text(part, whole):
-    """``part / whole`` as torch.testing words it: never 0.0% for one element, never 100.0% short of all."""
-    fraction = part / whole
-    if 0 < fraction < 0.001:
-        return "<0.1%"
-    if 0.999 < fraction < 1:
-        return ">99.9%"
-    return f"{fraction:.1%}"

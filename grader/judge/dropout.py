@@ -64,12 +64,12 @@ Pure: no printing, no file I/O, no global random state. Grading a 20x20 output t
 """
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
 
-from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL
+from grader.judge import tolerance
 
 ALPHA = 1e-6  # the largest probability that a correct implementation fails the check
 
@@ -131,6 +131,12 @@ class DropoutVerdict:
     mask_defined: bool = True
     course_p: float | None = None  # the course's own p, as its spec states it
     p_means: str = "drop"  # what the course's p means: "drop" or "keep"
+
+    def figures(self):
+        """The verdict's figures, JSON-ready: every field but the sentences and the fingerprint,
+        which a check keeps apart."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("message", "diagnosis", "mask_digest")}
 
     @property
     def test_level(self):
@@ -208,10 +214,7 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
         What the course's ``p`` means (``assignment.dropout_p_means``). The default, with no
         ``course_p``, is the reference's convention: p is the drop probability.
     """
-    if (rtol is None) != (atol is None):
-        raise ValueError(f"give both rtol and atol or neither, got rtol={rtol}, atol={atol}")
-    if rtol is None:
-        rtol, atol = DEFAULT_RTOL, DEFAULT_ATOL
+    rtol, atol = tolerance.resolve(rtol, atol)
     got = np.asarray(got, dtype=np.float64)
     source = np.asarray(source, dtype=np.float64)
     if got.shape != source.shape:
@@ -430,9 +433,8 @@ class _Reading:
     def __init__(self, got, source, factor, rtol, atol):
         kept = source * factor
         abs_kept = np.abs(kept)
-        scale = float(abs_kept.max()) if kept.size else 0.0
-        atol_abs = atol * (scale if scale > 0 else 1.0)
-        allow_kept = atol_abs + rtol * abs_kept
+        atol_abs = atol * tolerance.scale_of(abs_kept)
+        allow_kept = atol_abs + rtol * abs_kept  # the rule of grader/judge/tolerance.py
         dist_zero = np.abs(got)
         dist_kept = np.abs(got - kept)
         self.zero = dist_zero <= atol_abs

@@ -26,7 +26,7 @@ from urllib.parse import quote
 import jinja2
 
 from grader.atomic import atomic_text_writer, write_text_atomic
-from grader.judge.compare import fraction_text
+from grader.report.wording import fraction_text
 from grader.results import STATUSES
 
 FEEDBACK_DIR = "feedback"
@@ -330,23 +330,6 @@ def _num(value):
     return value is not None and isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-@lru_cache(maxsize=256)
-def explanation(code):
-    """What a diagnosis code means, from grader.diagnosis.diagnose when it is available; None otherwise."""
-    if not code:
-        return None
-    try:
-        from grader.diagnosis.diagnose import explain
-    except ImportError:
-        return None
-    try:
-        found = explain(code)
-    except Exception:  # an unknown code, or a catalogue still being written: show the code alone
-        return None
-    message = getattr(found, "message", None)
-    return str(message) if message else None
-
-
 def feedback_names(ids):
     """A safe, distinct file name (``<name>.html``) for each id in ``ids``, in the same order.
 
@@ -389,98 +372,78 @@ def _href(name):
 # --------------------------------------------------------------------------- details of a check
 
 def check_details(check, show_expected=False):
-    """The figures behind one check's verdict, from its fields and ``details``, as Detail rows.
+    """The figures behind one check's verdict, from its typed fields, as Detail rows.
 
     Deterministic outputs: mismatched elements, the greatest absolute and relative differences with
     their N-d index and the allowance, and CS231n's rel_error. Dropout train outputs: the dropped
     fraction, the accepted interval and its binomial p-value, the mask-structure verdict and the
     probability that a correct implementation fails the check. Only what is present is shown.
     """
-    d = check.details or {}
     items = []
-    mismatches = check.mismatches if check.mismatches is not None else d.get("mismatches")
-    size = check.size if check.size is not None else d.get("size")
-    statistical = "accepted_interval" in d or "observed_fraction" in d or "p_value" in d
-
-    if not statistical and check.status in ("pass", "fail"):
-        if _num(mismatches) and _num(size) and size:
-            items.append(Detail("Mismatched elements",
-                                f"{mismatches} / {size} ({fraction_text(mismatches, size)})"))
-        abs_err = check.max_abs_err if check.max_abs_err is not None else d.get("max_abs_err")
-        if _num(abs_err):
-            text = _sci(abs_err)
-            if d.get("max_abs_index") is not None:
-                text += f" at index {_fmt_index(d['max_abs_index'])}"
-            if _num(d.get("atol_abs")):
-                text += f" (up to {d['atol_abs']:.2g} allowed)"
-            items.append(Detail("Greatest absolute difference", text))
-        rel_err = check.max_rel_err if check.max_rel_err is not None else d.get("max_rel_err")
-        if _num(rel_err) or "max_rel_index" in d:
-            text = _sci(rel_err) if _num(rel_err) else "unbounded (nonzero where 0 was expected)"
-            if d.get("max_rel_index") is not None:
-                text += f" at index {_fmt_index(d['max_rel_index'])}"
-            if _num(d.get("rtol")):
-                text += f" (up to {d['rtol']:.2g} allowed)"
-            items.append(Detail("Greatest relative difference", text))
-        if _num(d.get("rel_error")):
-            items.append(Detail("rel_error (CS231n)", _sci(d["rel_error"])))
-        if 0 < check.score < check.max_score and _num(d.get("fraction_within")):
-            items.append(Detail("Partial credit",
-                                f"{d['fraction_within']:.1%} of the elements within tolerance "
-                                "(not counting those 0 in both): "
-                                f"{_points(check.score)} of {_points(check.max_score)} points"))
-
-    if statistical:
-        p = d.get("expected_fraction", d.get("drop_prob"))
-        dropped, tested = d.get("dropped"), d.get("tested")
-        if _num(dropped) and _num(tested) and tested:
-            text = f"{dropped} of {tested} units ({dropped / tested:.1%})"
-            if _num(p):
-                text += f"; drop probability {p:g}"
-            if _num(d.get("ambiguous")) and d["ambiguous"]:
-                text += f" ({d['ambiguous']} units that read either way not counted)"
-            items.append(Detail("Dropped", text))
-        elif _num(d.get("observed_fraction")):
-            items.append(Detail("Dropped fraction", f"{d['observed_fraction']:.1%}"
-                                + (f"; drop probability {p:g}" if _num(p) else "")))
-        interval = d.get("accepted_interval")
-        if isinstance(interval, (list, tuple)) and len(interval) == 2:
-            text = f"{interval[0]} to {interval[1]} dropped"
-            fractions = d.get("accepted_fractions")
-            if isinstance(fractions, (list, tuple)) and len(fractions) == 2:
-                text += f" ({fractions[0]:.1%} to {fractions[1]:.1%})"
-            items.append(Detail("Accepted", text))
-        if _num(d.get("p_value")):
-            items.append(Detail("Binomial p-value (two-sided, exact)", _prob(d["p_value"])))
-        if _num(d.get("bad_values")) and d["bad_values"]:
-            src = d.get("source_name") or "x"
-            kept = f"{src}/{1 - p:g}" if _num(p) else f"{src}/(1 - drop probability)"
-            text = (f"{d['bad_values']} of {size if _num(size) else '?'} elements are neither 0 "
-                    f"nor {kept}")
-            if d.get("worst_bad_index") is not None:
-                text += f"; e.g. at index {_fmt_index(d['worst_bad_index'])}"
-                if _num(d.get("worst_bad_value")) and _num(d.get("worst_bad_kept")):
-                    # the student's own value, and one computed from an input they were given
-                    text += (f": {d['worst_bad_value']:.6g} where {kept} = "
-                             f"{d['worst_bad_kept']:.6g}")
-            items.append(Detail("Values", text))
-        failures = d.get("structure_failures")
-        if failures:
-            items.append(Detail("Mask structure", "; ".join(str(f) for f in failures)))
-        elif d.get("structure_tests"):
-            items.append(Detail("Mask structure",
-                                "rows, columns, 2x2 blocks, runs and ends show no pattern"))
-        alpha = d.get("alpha")
-        if _num(alpha):
-            items.append(Detail("False alarms",
-                                f"a correct implementation fails this check with probability "
-                                f"<= {alpha:g}"))
-
-    if show_expected:
-        for key in sorted(d):
-            if key.startswith("expected") and key not in ("expected_fraction",):
-                items.append(Detail(key.replace("_", " "), _plain(d[key])))
+    if check.dropout is not None:
+        items.extend(_dropout_details(check.dropout, check.size))
+    elif check.status in ("pass", "fail"):
+        items.extend(_comparison_details(check))
+    if show_expected and check.expected_at_worst is not None:
+        items.append(Detail("expected at worst", _plain(check.expected_at_worst)))
     return tuple(items)
+
+
+def _comparison_details(check):
+    c = check.comparison
+    mismatches, size = check.mismatches, check.size
+    if _num(mismatches) and _num(size) and size:
+        yield Detail("Mismatched elements", f"{mismatches} / {size} ({fraction_text(mismatches, size)})")
+    if _num(check.max_abs_err):
+        text = _sci(check.max_abs_err)
+        if c is not None:
+            text += f" at index {_fmt_index(c.max_abs_index)} (up to {c.atol_abs:.2g} allowed)"
+        yield Detail("Greatest absolute difference", text)
+    if c is None:
+        return
+    text = _sci(c.max_rel_err) if _num(c.max_rel_err) else "unbounded (nonzero where 0 was expected)"
+    yield Detail("Greatest relative difference",
+                 f"{text} at index {_fmt_index(c.max_rel_index)} (up to {c.rtol:.2g} allowed)")
+    yield Detail("rel_error (CS231n)", _sci(c.rel_error))
+    if 0 < check.score < check.max_score:
+        yield Detail("Partial credit",
+                     f"{c.fraction_within:.1%} of the elements within tolerance "
+                     "(not counting those 0 in both): "
+                     f"{_points(check.score)} of {_points(check.max_score)} points")
+
+
+def _dropout_details(v, size):
+    p = v.expected_fraction
+    if v.tested:
+        text = f"{v.dropped} of {v.tested} units ({v.dropped / v.tested:.1%}); drop probability {p:g}"
+        if v.ambiguous:
+            text += f" ({v.ambiguous} units that read either way not counted)"
+        yield Detail("Dropped", text)
+    elif v.observed_fraction is not None:
+        yield Detail("Dropped fraction", f"{v.observed_fraction:.1%}; drop probability {p:g}")
+    if v.accepted_interval is not None:
+        lo, hi = v.accepted_interval
+        text = f"{lo} to {hi} dropped"
+        if v.accepted_fractions is not None:
+            text += f" ({v.accepted_fractions[0]:.1%} to {v.accepted_fractions[1]:.1%})"
+        yield Detail("Accepted", text)
+    if v.p_value is not None:
+        yield Detail("Binomial p-value (two-sided, exact)", _prob(v.p_value))
+    if v.bad_values:
+        kept = f"{v.source_name or 'x'}/{1 - p:g}"
+        text = f"{v.bad_values} of {size if _num(size) else '?'} elements are neither 0 nor {kept}"
+        if v.worst_bad_index is not None:
+            text += f"; e.g. at index {_fmt_index(v.worst_bad_index)}"
+            if v.worst_bad_value is not None and v.worst_bad_kept is not None:
+                # the student's own value, and one computed from an input they were given
+                text += f": {v.worst_bad_value:.6g} where {kept} = {v.worst_bad_kept:.6g}"
+        yield Detail("Values", text)
+    if v.structure_failures:
+        yield Detail("Mask structure", "; ".join(str(f) for f in v.structure_failures))
+    elif v.structure_tests:
+        yield Detail("Mask structure", "rows, columns, 2x2 blocks, runs and ends show no pattern")
+    yield Detail("False alarms",
+                 f"a correct implementation fails this check with probability <= {v.alpha:g}")
 
 
 def _prob(value):
@@ -498,18 +461,6 @@ def _plain(value):
 
 # --------------------------------------------------------------------------- building: feedback
 
-LIKELY = ". Likely: "  # how pipeline.py appends a diagnosis's specific sentence to a check's message
-
-
-def split_message(message):
-    """``(what was found, likely cause or None)``: a message ends with ``. Likely: <cause>`` when
-    the grader recognised the mistake; the page shows the cause apart, next to its code."""
-    head, sep, likely = message.partition(LIKELY)
-    if sep and likely.strip():
-        return head, likely.strip()
-    return message, None
-
-
 TOLERANCE_RULE = ("A value passes when |got \u2212 expected| \u2264 atol \u00b7 scale + rtol \u00b7 "
                   "|expected|, where scale is the output's largest |expected| value; an output "
                   "passes when all its values do.")
@@ -520,11 +471,7 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
     numbers = {o.file: i for i, o in enumerate(assignment.outputs, start=1)}
     rows_by_problem = {}
     for check in result.checks:
-        message, explained = split_message(check.message)
-        if not explained and check.diagnosis:
-            explained = explanation(check.diagnosis)
-            if explained and explained in message:
-                explained = None
+        message, explained = check.message, _likely_cause(check)
         row = OutputRow(
             number=numbers.get(check.output, 0),
             output=check.output,
@@ -534,7 +481,7 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
             score="\u2013" if check.status == "unchecked"
             else f"{_points(check.score)} / {_points(check.max_score)}",
             message=message,
-            diagnosis=check.diagnosis,
+            diagnosis=check.diagnosis_code,
             explanation=explained,
             details=check_details(check, show_expected),
             open=check.status != "pass",
@@ -561,6 +508,18 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
         show_expected=show_expected,
         tolerance_rule=TOLERANCE_RULE,
     )
+
+
+def _likely_cause(check):
+    """The diagnosis's own sentence, else the catalogue's when the message does not say it already."""
+    found = check.diagnosis
+    if found is None:
+        return None
+    if found.message:
+        return found.message
+    if found.explanation and found.explanation not in check.message:
+        return found.explanation
+    return None
 
 
 # --------------------------------------------------------------------------- building: class
@@ -615,7 +574,7 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         diagnosis_counts = {}
         for _, c in failed_by_output.get(o.file, []):
             if c.diagnosis:
-                diagnosis_counts[c.diagnosis] = diagnosis_counts.get(c.diagnosis, 0) + 1
+                diagnosis_counts[c.diagnosis_code] = diagnosis_counts.get(c.diagnosis_code, 0) + 1
         ranked = sorted(diagnosis_counts.items(), key=lambda kv: (-kv[1], kv[0]))
         top = ranked[0] if ranked else None
         stats.append(OutputStat(
@@ -625,21 +584,25 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
             top_diagnosis=f"{top[0]} ({top[1]})" if top else None,
         ))
 
+    # The catalogue's sentence for each code found, from the checks' diagnoses.
+    catalogue = {c.diagnosis.code: c.diagnosis.explanation for pairs in failed_by_output.values()
+                 for _, c in pairs if c.diagnosis and c.diagnosis.explanation}
+
     # The most frequent failures: same output, same status, same diagnosis.
     groups = {}
     for o in outputs:
         for ref, c in failed_by_output.get(o.file, []):
-            groups.setdefault((o.file, c.status, c.diagnosis), []).append(ref)
+            groups.setdefault((o.file, c.status, c.diagnosis_code), []).append(ref)
     failures = []
     for (output, status, code), members in groups.items():
-        likely = next((split_message(c.message)[1] for _, c in failed_by_output[output]
-                       if c.status == status and c.diagnosis == code and split_message(c.message)[1]),
+        likely = next((c.diagnosis.message for _, c in failed_by_output[output]
+                       if c.status == status and c.diagnosis_code == code and code and c.diagnosis.message),
                       None)
         failures.append(FailureGroup(
             count=len(members), share=_share(len(members), n), output=output,
             number=numbers.get(output, 0), status=status,
             status_label=STATUS_LABELS.get(status, status), diagnosis=code,
-            explanation=explanation(code) or likely or _fallback_explanation(status, code),
+            explanation=catalogue.get(code) or likely or _fallback_explanation(status, code),
             students=tuple(sorted(members, key=lambda r: (r.id.casefold(), r.id))),
         ))
     failures.sort(key=lambda g: (-g.count, g.number, g.status, g.diagnosis or ""))
@@ -649,13 +612,13 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
     for o in outputs:
         for ref, c in failed_by_output.get(o.file, []):
             if c.diagnosis:
-                entry = by_code.setdefault(c.diagnosis, {"checks": 0, "students": set(), "outputs": []})
+                entry = by_code.setdefault(c.diagnosis_code, {"checks": 0, "students": set(), "outputs": []})
                 entry["checks"] += 1
                 entry["students"].add(ref.id)
                 if o.file not in entry["outputs"]:
                     entry["outputs"].append(o.file)
     diagnoses = sorted(
-        (DiagnosisCount(code, explanation(code) or "", e["checks"], len(e["students"]),
+        (DiagnosisCount(code, catalogue.get(code) or "", e["checks"], len(e["students"]),
                         ", ".join(e["outputs"]))
          for code, e in by_code.items()),
         key=lambda d: (-d.checks, d.code))
@@ -706,7 +669,7 @@ def _student_rows(subs, refs, outputs, key):
             status = c.status if c else "missing"
             title = f"{o.file}: {STATUS_LABELS.get(status, status)}"
             if c and c.diagnosis and status in FAILING:
-                title += f" ({c.diagnosis})"
+                title += f" ({c.diagnosis_code})"
             cells.append(Cell(status, STATUS_GLYPHS.get(status, "?"), title))
         flags = tuple(dict.fromkeys(FLAG_TITLES.get(_flag_code(f), _flag_code(f)) for f in s.flags))
         rows.append(StudentRow(ref, f"{_points(s.score)} / {_points(s.max_score)}",
