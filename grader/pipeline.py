@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader.atomic import write_text_atomic
-from grader.diagnosis.diagnose import Diagnoser, diagnosis, explain
+from grader.diagnosis.diagnoser import Diagnoser
+from grader.diagnosis.catalogue import diagnosis, explain
 from grader.judge.compare import compare
 from grader.judge.dropout import check_dropout_train
 from grader.errors import StaleExpectedError, SubmissionError

@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 from grader.diagnosis.audit import STATUSES, AuditRow, audit_inputs, format_audit
 from grader.cli import main
-from grader.diagnosis.diagnose import MISTAKES, make_case
+from grader.diagnosis.cases import MISTAKES
+from grader.diagnosis.diagnoser import make_case
 from grader.assignment.generate import make_inputs
 from grader.assignment.spec import load_spec, parse_spec
 

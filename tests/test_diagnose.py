@@ -2,7 +2,7 @@
 correct answers in every accepted form never get one; the Diagnoser is cheap, pickles, and works
 without expected outputs.
 
-The wrong outputs are built here independently of grader/diagnosis/diagnose.py: from the reference on
+The wrong outputs are built here independently of grader/diagnosis/: from the reference on
 modified inputs or parameters, from the expected arrays, or with the plain loops below, written
 as a student would write them.
 """
@@ -15,7 +15,10 @@ import pytest
 
 import reference
 from grader.assignment import ops
-from grader.diagnosis.diagnose import CATALOGUE, MISTAKES, Diagnoser, explain, printed_precision
+from grader.diagnosis.catalogue import CATALOGUE, explain
+from grader.diagnosis.cases import MISTAKES
+from grader.diagnosis.diagnoser import Diagnoser
+from grader.diagnosis.matching import printed_precision
 from grader.assignment.generate import compute_expected, make_inputs
 from grader.pipeline import grade_submission
 from grader.intake.reading import CountMismatch
@@ -433,9 +436,9 @@ def test_keep_probability_course_is_told_its_own_convention():
 
 
 def test_matching_uses_the_grading_rule():
-    """grader.diagnosis.diagnose.within is grader.judge.compare's rule, element for element."""
+    """grader.judge.tolerance.within is grader.judge.compare's rule, element for element."""
     from grader.judge.compare import compare
-    from grader.diagnosis.diagnose import within
+    from grader.judge.tolerance import within
     rng = np.random.default_rng(8)
     for _ in range(300):
         ref = rng.normal(size=20) * 10.0 ** rng.integers(-3, 3)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.assignment.spec import load_spec  # noqa: E402
-from grader.diagnosis.diagnose import diagnosis, explain  # noqa: E402
+from grader.diagnosis.catalogue import diagnosis, explain  # noqa: E402
 from grader.judge.compare import Comparison  # noqa: E402
 from grader.judge.dropout import DropoutVerdict  # noqa: E402
 from grader.results import BatchResult, CheckResult, Fingerprints, Flag, SubmissionResult  # noqa: E402

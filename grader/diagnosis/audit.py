@@ -1,6 +1,6 @@
 """Can the fixed inputs catch each catalogued mistake at all? (`cnngrade inputs --audit`)
 
-For every output and every mistake of grader/diagnosis/diagnose.py's catalogue that applies to it, the
+For every output and every mistake of grader/diagnosis/'s catalogue that applies to it, the
 mistake's variants are computed on the inputs and graded exactly as a student's file would be: a
 deterministic output by grader/judge/compare.py against the reference's output, a dropout train output by
 grader/judge/dropout.py. A mistake is *caught* when every variant of it fails (a different count
@@ -22,7 +22,9 @@ from reference.windows import window_view
 
 from grader.assignment import ops
 from grader.judge.compare import compare
-from grader.diagnosis.diagnose import Inapplicable, Unrunnable, make_case, round_significant, variants_for
+from grader.diagnosis.cases import Inapplicable, Unrunnable
+from grader.diagnosis.diagnoser import make_case, variants_for
+from grader.diagnosis.matching import round_significant
 from grader.judge.dropout import check_dropout_train
 from grader.assignment.generate import compute_expected
 
