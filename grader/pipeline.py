@@ -74,7 +74,7 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
     if json_path:
         write_text_atomic(json_path, to_json(result.to_dict()))
     if html_path:
-        from grader.report.pages import render_feedback
+        from grader.report.render import render_feedback
 
         write_text_atomic(html_path, render_feedback(result, context.assignment,
                                                      generated_at or timestamp(),

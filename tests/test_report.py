@@ -179,9 +179,13 @@ from urllib.parse import unquote  # noqa: E402
 import markupsafe  # noqa: E402
 import pytest  # noqa: E402
 
-from grader.report import pages as report  # noqa: E402
-from grader.report.pages import (build_class_report, feedback_names, render_class_report,  # noqa: E402
-                           render_feedback, write_reports)
+from grader.report.class_report import build_class_report  # noqa: E402
+from grader.report.feedback import build_feedback  # noqa: E402
+from grader.report.histogram import build_histogram  # noqa: E402
+from grader.report.names import feedback_names  # noqa: E402
+from grader.report.render import (environment, render_class_report, render_feedback,  # noqa: E402
+                                  write_reports)
+from grader.report.views import STATUS_LABELS  # noqa: E402
 
 
 class Page(HTMLParser):
@@ -299,7 +303,7 @@ def test_histogram_uses_percent_bins_for_fractional_scores(spec):
     subs = [submission(f"s{i}", [passing(o) for o in spec.outputs]) for i in range(5)]
     subs[0].score = 3.3333
     subs[1].score = 10.0
-    histogram = report.build_histogram(subs, spec.max_score)
+    histogram = build_histogram(subs, spec.max_score)
     assert [b.label for b in histogram.bins][0] == "0\u201310"
     assert len(histogram.bins) == 10 and histogram.total == 5
     assert histogram.bins[3].count == 1 and histogram.bins[9].count == 4  # 100% falls in the last
@@ -478,7 +482,7 @@ def test_feedback_splits_the_likely_cause_from_the_message(spec):
     checks[0] = failing(spec.outputs[0], "flipped_kernel",
                         message="54 / 54 elements differ; worst 3.1e-01 at (0, 0, 0, 0)",
                         likely="you flipped the kernel")
-    data = report.build_feedback(submission("s", checks), spec, GENERATED_AT)
+    data = build_feedback(submission("s", checks), spec, GENERATED_AT)
     row = data.problems[0].rows[0]
     assert row.message == "54 / 54 elements differ; worst 3.1e-01 at (0, 0, 0, 0)"
     assert row.explanation == "you flipped the kernel"
@@ -531,7 +535,7 @@ def test_feedback_of_a_graded_submission(tmp_path):
     for output in context.assignment.outputs:
         check = next(c for c in result.checks if c.output == output.file)
         assert check.status in page.by_id[f"output-{output.file}"] or \
-            report.STATUS_LABELS[check.status] in page.by_id[f"output-{output.file}"]
+            STATUS_LABELS[check.status] in page.by_id[f"output-{output.file}"]
     # The figures come from the real details (Comparison.to_dict, the dropout verdict's fields):
     # a renamed key would make them vanish silently.
     assert "Greatest absolute difference" in page.by_id["output-conv_forward_out"]
@@ -597,8 +601,8 @@ def test_rendering_is_fast(batch, spec):
 
 
 def test_one_environment_with_autoescape_and_strict_undefined():
-    env = report.environment()
-    assert env is report.environment()
+    env = environment()
+    assert env is environment()
     assert env.autoescape is True
     import jinja2
     assert env.undefined is jinja2.StrictUndefined
@@ -610,7 +614,6 @@ def test_one_environment_with_autoescape_and_strict_undefined():
 
 def main(argv):
     from grader.report.gradebook import write_gradebook
-    from grader.report.pages import write_reports
 
     out = Path(argv[0])
     n = int(argv[1]) if len(argv) > 1 else 40

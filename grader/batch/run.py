@@ -20,7 +20,8 @@ from grader.batch.flags import find_flags
 from grader.pipeline import failed_submission, grade_submission, load_context
 from grader.report.gradebook import write_gradebook
 from grader.intake.submissions import list_submissions
-from grader.report.pages import FEEDBACK_DIR, feedback_names, write_class_report, write_feedback
+from grader.report.names import FEEDBACK_DIR, feedback_names
+from grader.report.render import write_class_report, write_feedback
 from grader.results import BatchResult, timestamp, to_json
 from grader.text import printable
 

@@ -97,13 +97,7 @@ def compare(got, expected, rtol=None, atol=None):
         (the reader refuses those with the ``nonfinite`` diagnosis before anything is compared).
     """
     rtol, atol = tolerance.resolve(rtol, atol)
-    got = np.asarray(got, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if got.shape != expected.shape:
-        raise ValueError(f"shapes differ: got {got.shape}, expected {expected.shape}")
-    for name, array in (("got", got), ("expected", expected)):
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} holds NaN or Inf; only finite arrays can be compared")
+    got, expected = _finite_pair(got, expected)
 
     shape = got.shape
     size = got.size
@@ -160,6 +154,18 @@ def compare(got, expected, rtol=None, atol=None):
         fraction_within=fraction_within,
         shape=shape,
     )
+
+
+def _finite_pair(got, expected):
+    """Both arrays as float64, checked to have one shape and finite values."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        raise ValueError(f"shapes differ: got {got.shape}, expected {expected.shape}")
+    for name, array in (("got", got), ("expected", expected)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} holds NaN or Inf; only finite arrays can be compared")
+    return got, expected
 
 
 def _index(flat, shape):
