@@ -17,13 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "examples"))
 
 
 def make_class(root, count):
-    from make_example_class import correct_outputs, texts
     from grader.assignment.generate import read_inputs
     from grader.assignment.spec import load_spec
+    from grader.simulate import correct_outputs, texts
 
     assignment = load_spec(ROOT / "assignment.toml")
     inputs = read_inputs(assignment, ROOT / "input_files")

@@ -1,19 +1,10 @@
-"""Simulated students for tests: the example-class builder, importable from tests."""
-import importlib.util
+"""Paths of the committed default assignment, and writing a simulated submission, for the tests."""
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "assignment.toml"
 INPUTS = ROOT / "input_files"
 EXPECTED = ROOT / "expected"
-
-_spec = importlib.util.spec_from_file_location("make_example_class",
-                                               ROOT / "examples" / "make_example_class.py")
-example_class = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(example_class)
-
-correct_outputs = example_class.correct_outputs
-texts = example_class.texts
 
 
 def write_submission(folder, files):

@@ -16,7 +16,8 @@ from grader.batch import run as batch_module
 from grader.batch.run import grade_batch
 from grader.cli import main
 
-from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission
+from grader.simulate import correct_outputs, texts
+from simulated import EXPECTED, INPUTS, SPEC, write_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "submissions"

@@ -24,7 +24,8 @@ from grader.pipeline import grade_submission
 from grader.intake.reading import CountMismatch
 from grader.assignment.spec import load_spec
 
-from simulated import ROOT, SPEC, correct_outputs, texts, write_submission
+from grader.simulate import correct_outputs, texts
+from simulated import ROOT, SPEC, write_submission
 
 DESIGN_CODES = ("column_major", "flipped_kernel", "pad_convention", "wrong_count", "low_precision",
                 "sign_flip", "missing_bias", "not_accumulated", "keep_probability", "no_scaling",

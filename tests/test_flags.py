@@ -14,7 +14,8 @@ from grader.pipeline import grade_submission
 from grader.judge.dropout import DropoutVerdict
 from grader.results import CheckResult, Fingerprints, SubmissionResult
 
-from simulated import EXPECTED, correct_outputs, texts, write_submission
+from grader.simulate import correct_outputs, texts
+from simulated import EXPECTED, write_submission
 
 CLASS_SIZE = 200
 

@@ -10,7 +10,8 @@ from grader.errors import StaleExpectedError
 from grader.pipeline import grade_submission, load_context
 from grader.results import to_json
 
-from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission
+from grader.simulate import correct_outputs, texts
+from simulated import EXPECTED, INPUTS, SPEC, write_submission
 
 
 def grade_files(tmp_path, context, files, name="e0123456g"):

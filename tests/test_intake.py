@@ -23,8 +23,8 @@ from grader.pipeline import grade_submission
 from grader.intake.submissions import (SubmissionSource, ZipLimits, extract_zip, list_submissions,
                            open_submission)
 
-from simulated import correct_outputs
-from simulated import texts as output_texts
+from grader.simulate import correct_outputs
+from grader.simulate import texts as output_texts
 
 MiB = 1024 * 1024
 BOMB_SECONDS = 2.0  # a zip bomb must be refused at least this fast
