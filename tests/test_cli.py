@@ -45,8 +45,8 @@ def test_check_writes_json(tmp_path):
     assert statuses["conv_forward_out"] == "error" and statuses["maxpool_forward_out"] == "error"
 
 
-def test_check_without_expected_says_what_was_not_checked(tmp_path):
-    os.chdir(tmp_path)  # no expected/ here: a student self-checking
+def test_check_without_expected_says_what_was_not_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no expected/ here: a student self-checking
     result = run("check", EXAMPLES / "e0000001a", *COMMON)
     assert result.exit_code == 0
     assert "Deterministic outputs were NOT checked for correctness (no expected outputs given)" \

@@ -172,13 +172,13 @@ def make_class(spec=None, n=40, seed=2017, hostile=True):
 # --------------------------------------------------------------------------- the tests
 
 import statistics  # noqa: E402
-import time  # noqa: E402
 from html.parser import HTMLParser  # noqa: E402
 from urllib.parse import unquote  # noqa: E402
 
 import markupsafe  # noqa: E402
 import pytest  # noqa: E402
 
+from grader.pipeline import grade_submission, load_context  # noqa: E402
 from grader.report.class_report import build_class_report  # noqa: E402
 from grader.report.feedback import build_feedback  # noqa: E402
 from grader.report.histogram import build_histogram  # noqa: E402
@@ -524,12 +524,8 @@ def test_feedback_never_shows_expected_values_unless_asked(spec):
 
 def test_feedback_of_a_graded_submission(tmp_path):
     """Grade the committed expected/ as if it were a submission (when grading works on main)."""
-    grade = pytest.importorskip("grader.pipeline")
-    try:
-        context = grade.load_context(ROOT / "assignment.toml", ROOT / "input_files", ROOT / "expected")
-    except Exception as e:  # pragma: no cover - grading still being assembled
-        pytest.skip(f"grading not available: {e}")
-    result = grade.grade_submission(ROOT / "expected", context, submission_id="expected")
+    context = load_context(ROOT / "assignment.toml", ROOT / "input_files", ROOT / "expected")
+    result = grade_submission(ROOT / "expected", context, submission_id="expected")
     text = render_feedback(result, context.assignment, GENERATED_AT)
     page = assert_safe(text)
     for output in context.assignment.outputs:
@@ -540,7 +536,7 @@ def test_feedback_of_a_graded_submission(tmp_path):
     # a renamed key would make them vanish silently.
     assert "Greatest absolute difference" in page.by_id["output-conv_forward_out"]
     assert "rel_error (CS231n)" in page.by_id["output-conv_forward_out"]
-    dropout = grade.grade_submission(ROOT / "examples" / "submissions" / "e0000004d", context)
+    dropout = grade_submission(ROOT / "examples" / "submissions" / "e0000004d", context)
     page = Page(render_feedback(dropout, context.assignment, GENERATED_AT))
     row = page.by_id["output-dropout_forward_out_train"]
     for figure in ("Dropped", "Accepted", "Binomial p-value", "probability <= 1e-06", "keep_probability"):
@@ -585,19 +581,6 @@ def test_write_reports_writes_every_page_and_links_resolve(batch, spec, tmp_path
     for sub, name in zip(batch.submissions, names):
         text = (tmp_path / "feedback" / name).read_text(encoding="utf-8")
         assert str(markupsafe.escape(sub.id)) in text
-
-
-def test_rendering_is_fast(batch, spec):
-    subs = batch.submissions * 5
-    render_feedback(subs[0], spec, GENERATED_AT)  # templates compiled once, here
-    start = time.perf_counter()
-    for sub in subs:
-        render_feedback(sub, spec, GENERATED_AT)
-    per_page = (time.perf_counter() - start) / len(subs)
-    assert per_page < 0.005, f"{per_page * 1e3:.2f} ms per feedback page"
-    start = time.perf_counter()
-    render_class_report(batch, spec, GENERATED_AT)
-    assert time.perf_counter() - start < 0.2
 
 
 def test_one_environment_with_autoescape_and_strict_undefined():
