@@ -28,7 +28,6 @@ from grader.simulate import texts as output_texts
 
 MiB = 1024 * 1024
 BOMB_SECONDS = 2.0  # a zip bomb must be refused at least this fast
-OPEN_SECONDS = 0.05  # best of 10 openings of a 16-CSV zip; mostly file creation, a few ms
 DEEP_SECONDS = 1.0  # 1,999 entries 510 folders deep, all skipped; about 0.15 s
 
 OUTPUTS = ["conv_forward_out", "conv_backward_out_dx", "conv_backward_out_dw",
@@ -298,18 +297,6 @@ def test_nested_zip_is_extracted_then_removed(subs, scratch):
         assert tree(subs.parent) - {f"scratch/{folder.name}/{p}" for p in tree(folder)} \
             - {f"scratch/{folder.name}"} == before
     assert not folder.exists()
-
-
-def test_opening_a_small_zip_takes_milliseconds(subs, scratch):
-    path = make_zip(subs / "e01.zip", {f"output_files/{name}_{k}.csv": csv_text(300, k)
-                                       for k in range(2) for name in OUTPUTS[:8]})
-    timings = []
-    for _ in range(10):
-        start = time.perf_counter()
-        with open_submission(zip_source(path), tmp_root=scratch):
-            pass
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < OPEN_SECONDS
 
 
 def test_backslash_separators_are_normalised(subs, scratch):
