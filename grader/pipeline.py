@@ -154,11 +154,14 @@ def grade_output(output, file, context, roots):
     try:
         data = read_file_for(file, output.shape)
         got = parse_array(data, file, output.shape)
+    except CountMismatch as e:
+        # Read, but the wrong size: a wrong answer with its reason, not a file we could not read.
+        e.path = _shown_path(e.path, *roots)
+        found = context.diagnoser.diagnose_count(output, e) or diagnosis(e.code)
+        return result("fail", f"wrong size: {e}", diagnosis=found, size=output.size)
     except SubmissionError as e:
         e.path = _shown_path(e.path, *roots)
         found = diagnosis(e.code) if e.code else None
-        if isinstance(e, CountMismatch):
-            found = context.diagnoser.diagnose_count(output, e) or found
         return result("error", str(e), diagnosis=found, size=output.size)
 
     file_sha256 = hashlib.sha256(data).hexdigest()  # the bytes just graded, for the batch's flags
