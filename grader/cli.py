@@ -159,3 +159,10 @@ def template(out_dir, spec_path, inputs_dir):
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)
     click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")
+
+
+# The course's commands live in grader/course/cli.py; imported here, after reports_errors.
+from .course.cli import diff, export  # noqa: E402
+
+main.add_command(export)
+main.add_command(diff)
