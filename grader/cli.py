@@ -9,6 +9,7 @@ import sys
 import click
 
 from . import __version__
+from .course.cli import diff, export
 from .errors import GraderError
 
 EXIT_CANNOT_RUN = 1
@@ -161,8 +162,5 @@ def template(out_dir, spec_path, inputs_dir):
     click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")
 
 
-# The course's commands live in grader/course/cli.py; imported here, after reports_errors.
-from .course.cli import diff, export  # noqa: E402
-
-main.add_command(export)
+main.add_command(export)  # grader/course/cli.py
 main.add_command(diff)
