@@ -37,8 +37,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import GraderError
+from .roster import KIND_WORDS
 
-LMS_KINDS = ("canvas", "moodle", "plain")
 _ZIP = re.compile(r"\.zip\Z", re.IGNORECASE)
 _MOODLE = re.compile(r"(?P<name>.*?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_(?P<file>.*))?\Z",
                      re.DOTALL)
@@ -198,11 +198,11 @@ def group_by_student(entries, roster=None):
 
 def _match(name, roster):
     """(student, 'id' | 'name', None) or (None, None, why)."""
-    kinds = {"canvas": ("canvas_id",), "moodle": ("participant_id",)}.get(name.lms)
     if name.key.startswith("anon_"):
         return None, None, "anonymous Canvas submission: no user id in its name"
+    kind = _ID_KIND.get(name.lms, "key")
     try:
-        student = roster.find(name.key, kinds) if kinds else roster.find(name.key)
+        student = roster.find(name.key, (kind,)) if name.lms in _ID_KIND else roster.find(name.key)
     except GraderError as e:
         return None, None, e.message
     if student is not None:
@@ -211,12 +211,12 @@ def _match(name, roster):
         student = roster.find_by_name(name.name)
         if student is not None:
             return student, "name", None
-        return None, None, f"no roster student has the {_KEY_WORDS[name.lms]} {name.key} or " \
-                           f"the name {name.name!r}"
+        return None, None, (f"no roster student has the {KIND_WORDS[kind]} {name.key} or the "
+                            f"name {name.name!r}")
     return None, None, f"no roster student has the id {name.key!r}"
 
 
-_KEY_WORDS = {"canvas": "Canvas ID", "moodle": "participant id", "plain": "id"}
+_ID_KIND = {"canvas": "canvas_id", "moodle": "participant_id"}  # what an LMS's key is
 
 
 def _latest(student, named):
