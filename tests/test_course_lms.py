@@ -28,6 +28,8 @@ def parsed(entry, **kwargs):
     ("Jane Doe_1234567_assignsubmission_file_", ("moodle", "1234567", "Jane Doe", False, 0, None, None)),
     ("Zoë  Müller_1234568_assignsubmission_file_outputs_v2.zip",
      ("moodle", "1234568", "Zoë Müller", False, 0, None, "outputs_v2.zip")),
+    ("Mary_Jane O'Neil_1234570_assignsubmission_file_hw_2_final.zip",  # a Moodle before 3.1
+     ("moodle", "1234570", "Mary_Jane O'Neil", False, 0, None, "hw_2_final.zip")),
     ("Participant_1234569_assignsubmission_file", ("moodle", "1234569", "Participant", False, 0, None, None)),
     ("e0000001a", ("plain", "e0000001a", None, False, 0, None, None)),
     ("e0000007g.ZIP", ("plain", "e0000007g", None, False, 0, None, None)),

@@ -28,6 +28,7 @@ instructor and the students.
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 try:
     import tomllib
@@ -111,7 +112,7 @@ def load_late_policy(path):
     Raises SpecError naming the file and the key for anything it cannot use.
     """
     try:
-        data = tomllib.loads(open(path, "rb").read().decode("utf-8"))
+        data = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
     except OSError as e:
         raise SpecError(f"cannot read the course file: {e.strerror}", path=path) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import unicodedata
+from pathlib import Path
 
 import pandas as pd
 
@@ -35,7 +36,7 @@ def read_table(path, what):
     file, if it cannot be read, is not UTF-8 text, or holds no header.
     """
     try:
-        raw = open(path, "rb").read()
+        raw = Path(path).read_bytes()
     except OSError as e:
         raise GraderError(f"cannot read the {what}: {e.strerror}", path=path) from None
     try:
