@@ -21,9 +21,10 @@ random uuid): that number is the ``attempt``.
 
 Moodle, "Download all submissions" (``mod/assign/classes/downloader.php``)::
 
-    <Full Name>_<participant id>_assignsubmission_file/       (a folder per student, Moodle >= 4.1)
-    <Full Name>_<participant id>_assignsubmission_file_/      (Moodle 3.1 - 4.0)
-    <Full Name>_<participant id>_assignsubmission_file_<file> ("download submissions in folders" off)
+    <Full Name>_<participant id>_assignsubmission_file/       (a folder per student; since 2022)
+    <Full Name>_<participant id>_assignsubmission_file_/      (from Moodle 3.1 until then)
+    <Full Name>_<participant id>_assignsubmission_file_<file> ("download submissions in folders"
+                                                               off, and before Moodle 3.1)
 
 ``_`` in the full name is replaced by a space, so the first ``_<digits>_assignsubmission_``
 ends the name. The participant id is not the user id: it is the ``Participant N`` of Moodle's
