@@ -9,6 +9,7 @@ import sys
 import click
 
 from grader import __version__
+from grader.course.cli import diff, export
 from grader.errors import GraderError
 
 EXIT_CANNOT_RUN = 1
@@ -159,3 +160,7 @@ def template(out_dir, spec_path, inputs_dir):
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)
     click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")
+
+
+main.add_command(export)  # grader/course/cli.py
+main.add_command(diff)
