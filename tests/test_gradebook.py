@@ -30,8 +30,8 @@ def read_back(path_or_text):
 def test_columns_follow_the_spec(spec, batch):
     frame = gradebook_frame(batch, spec)
     assert list(frame.columns) == ["id", "total", "max", "percent",
-                                   *[o.file for o in spec.outputs], "error"]
-    assert list(frame.columns[4:-1]) == [
+                                   *[o.file for o in spec.outputs], "error", "notes"]
+    assert list(frame.columns[4:-2]) == [
         "conv_forward_out", "conv_backward_out_dx", "conv_backward_out_dw", "conv_backward_out_db",
         "maxpool_forward_out", "maxpool_backward_out", "dropout_forward_out_train",
         "dropout_forward_out_test", "dropout_backward_out_train", "dropout_backward_out_test"]
@@ -147,3 +147,12 @@ def test_error_text_stays_on_one_line(spec):
     text = gradebook_csv(BatchResult(spec.name, [broken], GENERATED_AT), spec)
     assert text.count("\n") == 2
     assert read_back(text)["error"][0] == 'x.zip: bad entry here, "quoted"'
+
+
+def test_notes_reach_the_gradebook_on_one_line_capped_and_neutralised(spec, batch):
+    sub = batch.submissions[0]
+    sub.notes = ["=cmd|' /C calc'!A0 is not an output file"] + [f"note {i}\nline" for i in range(7)]
+    row = gradebook_frame(batch, spec).iloc[0]
+    assert row["notes"].startswith("'=cmd")
+    assert "note 3 line" in row["notes"] and "note 4" not in row["notes"]
+    assert row["notes"].endswith("and 3 more") and "\n" not in row["notes"]

@@ -184,7 +184,7 @@ from grader.report.feedback import build_feedback  # noqa: E402
 from grader.report.histogram import build_histogram  # noqa: E402
 from grader.report.names import feedback_names  # noqa: E402
 from grader.report.render import (environment, render_class_report, render_feedback,  # noqa: E402
-                                  write_reports)
+                                  script_hash, write_reports)
 from grader.report.views import STATUS_LABELS  # noqa: E402
 
 
@@ -250,8 +250,16 @@ def class_html(batch, spec):
     return render_class_report(batch, spec, GENERATED_AT)
 
 
+STUDENTS_SCRIPT = environment().loader.get_source(environment(), "students.js")[0]
+
+
 def assert_safe(text):
-    """No script, no external or javascript: URL, no event handler, no raw student markup."""
+    """No script but the class report's own find-and-sort (allowed by hash in the page's policy),
+    no external or javascript: URL, no event handler, no raw student markup."""
+    known = f"<script>{STUDENTS_SCRIPT}</script>"
+    if known in text:
+        assert text.count(known) == 1 and f"script-src '{script_hash()}'" in text
+        text = text.replace(known, "")
     page = Page(text)
     assert not page.all("script")
     for tag, attrs in page.tags:
@@ -591,7 +599,9 @@ def test_one_environment_with_autoescape_and_strict_undefined():
     assert env.undefined is jinja2.StrictUndefined
     for name in env.list_templates():
         source = env.loader.get_source(env, name)[0]
-        assert "|safe" not in source.replace(" ", "") and "<script" not in source
+        assert "|safe" not in source.replace(" ", "")
+        allowed = '<script>{% include "students.js" %}</script>' if name == "report.html" else ""
+        assert "<script" not in source.replace(allowed, "")
         assert "http://" not in source and "https://" not in source
 
 
@@ -609,3 +619,40 @@ def main(argv):
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def test_an_empty_submission_is_one_line_not_ten_failures(spec):
+    correct = submission("e1", [passing(o) for o in spec.outputs])
+    empty = submission("e2", [missing(o) for o in spec.outputs])
+    wrong = submission("e3", [failing(o, "sign_flip") if i == 0 else passing(o)
+                              for i, o in enumerate(spec.outputs)])
+    batch = BatchResult(spec.name, [correct, empty, wrong], GENERATED_AT)
+    data = build_class_report(batch, spec, GENERATED_AT)
+    assert [r.id for r in data.empty] == ["e2"]
+    assert [(f.output, f.count) for f in data.failures] == [("conv_forward_out", 1)]
+    assert data.outputs[0].passed == 1 and data.outputs[0].students == 3  # pass rates stay honest
+    page = Page(render_class_report(batch, spec, GENERATED_AT))
+    assert "1 submission had no output files" in page.by_id["empty"] and "e2" in page.by_id["empty"]
+
+
+def test_notes_on_files_reach_the_class_report(spec):
+    sub = submission("e1", [passing(o) for o in spec.outputs],
+                     notes=[f"Conv_Forward_Out.csv: did you mean conv_forward_out.csv? ({i})"
+                            for i in range(8)])
+    batch = BatchResult(spec.name, [sub], GENERATED_AT)
+    page = Page(render_class_report(batch, spec, GENERATED_AT))
+    assert "did you mean conv_forward_out.csv? (4)" in page.by_id["notes"]
+    assert "(5)" not in page.by_id["notes"] and "and 3 more" in page.by_id["notes"]
+
+
+def test_each_output_has_a_score_histogram(spec):
+    checks = [[passing(o) for o in spec.outputs] for _ in range(4)]
+    checks[0][0] = failing(spec.outputs[0], None)
+    checks[1][0] = failing(spec.outputs[0], None)
+    checks[1][0].score = 0.25  # partial credit, under half
+    batch = BatchResult(spec.name, [submission(f"e{i}", c) for i, c in enumerate(checks)],
+                        GENERATED_AT)
+    bins = build_class_report(batch, spec, GENERATED_AT).outputs[0].score_bins
+    assert [(b.label, b.count) for b in bins] == [("0", 1), ("< half", 1), (">= half", 0), ("full", 2)]
+    assert "students by share of the points: 0 1, &lt; half 1, &gt;= half 0, full 2" in \
+        render_class_report(batch, spec, GENERATED_AT)

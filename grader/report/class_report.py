@@ -6,10 +6,12 @@ from grader.results import STATUSES
 from grader.report.histogram import build_histogram
 from grader.report.names import feedback_names, href
 from grader.report.views import (FAILING, FLAG_TITLES, STATUS_GLYPHS, STATUS_LABELS, Cell, ClassReport,
-                                 DiagnosisCount, ErrorRow, FailureGroup, FlagGroup, OutputHeader,
-                                 OutputStat, Segment, StudentRef, StudentRow, Summary, pct, points, share)
+                                 DiagnosisCount, ErrorRow, FailureGroup, FlagGroup, NoteRow,
+                                 OutputHeader, OutputStat, ScoreBin, Segment, StudentRef, StudentRow,
+                                 Summary, pct, points, share)
 
 
+NOTES_SHOWN = 5  # per submission in the class report; the feedback page has them all
 TOP_FAILURES = 5  # failure groups in the overview, next to the histogram
 HARDEST_OUTPUTS = 3
 
@@ -30,13 +32,15 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
     numbers = {o.file: i for i, o in enumerate(outputs, start=1)}
 
     # Per output: every check, and the failed ones. A submission that could not be read at all is
-    # listed with its error, not as ten failures.
+    # listed with its error, and one with no output file at all on one line: not as ten failures.
+    empty = [ref for s, ref in zip(subs, refs) if _is_empty(s)]
     checks_by_output = {o.file: [] for o in outputs}
     failed_by_output = {o.file: [] for o in outputs}
     for s, ref in zip(subs, refs):
+        counted = not s.error and not _is_empty(s)
         for c in s.checks:
             checks_by_output.setdefault(c.output, []).append((ref, c))
-            if c.status in FAILING and not s.error:
+            if c.status in FAILING and counted:
                 failed_by_output.setdefault(c.output, []).append((ref, c))
     # The catalogue's sentence for each code found, from the checks' diagnoses.
     catalogue = {c.diagnosis.code: c.diagnosis.explanation for pairs in failed_by_output.values()
@@ -65,7 +69,33 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         hardest=tuple(sorted((o for o in stats if o.students and o.passed < o.students),
                              key=lambda o: (o.passed / o.students, o.number))[:HARDEST_OUTPUTS]),
         statuses=tuple((s, STATUS_GLYPHS[s], STATUS_LABELS[s]) for s in STATUSES),
+        empty=tuple(sorted(empty, key=lambda r: (r.id.casefold(), r.id))),
+        notes=tuple(NoteRow(ref, tuple(s.notes[:NOTES_SHOWN]), max(0, len(s.notes) - NOTES_SHOWN))
+                    for s, ref in sorted(zip(subs, refs), key=lambda p: (p[0].id.casefold(), p[0].id))
+                    if s.notes),
     )
+
+
+def _is_empty(submission):
+    """No output file found at all: nothing was graded, whatever the outputs."""
+    return not submission.error and bool(submission.checks) and all(
+        c.status == "missing" for c in submission.checks)
+
+
+def _score_bins(pairs, max_points):
+    """Students with none, less than half, at least half (but not all) and all of an output's
+    points, as bars of a 64 x 20 SVG box."""
+    labels = ("0", "< half", ">= half", "full")
+    counts = [0, 0, 0, 0]
+    for _, c in pairs:
+        if c.status == "unchecked" or not max_points:
+            continue
+        share = c.score / max_points
+        counts[0 if share <= 0 else 3 if share >= 1 else 1 if share < 0.5 else 2] += 1
+    top = max(counts) or 1
+    return tuple(ScoreBin(label, count, 2 + 16 * i, round(20 - 18 * count / top, 1),
+                          round(18 * count / top, 1))
+                 for i, (label, count) in enumerate(zip(labels, counts)))
 
 
 def _summary(subs, max_score):
@@ -102,6 +132,7 @@ def _output_stat(output, number, pairs, failed):
         number=number, output=output.file, problem=output.problem, points=points(output.points),
         passed=counts["pass"], students=total, pass_rate=share(counts["pass"], total),
         segments=segments, top_diagnosis=f"{top[0]} ({top[1]})" if top else None,
+        score_bins=_score_bins(pairs, output.points),
     )
 
 
@@ -172,7 +203,8 @@ def _student_rows(subs, refs, outputs, key):
             cells.append(Cell(status, STATUS_GLYPHS.get(status, "?"), title))
         flags = tuple(dict.fromkeys(FLAG_TITLES.get(_flag_code(f), _flag_code(f)) for f in s.flags))
         rows.append(StudentRow(ref, f"{points(s.score)} / {points(s.max_score)}",
-                               pct(s.percent), tuple(cells), flags, bool(s.error)))
+                               pct(s.percent), round(s.percent, 2), tuple(cells), flags,
+                               bool(s.error)))
     return rows
 
 

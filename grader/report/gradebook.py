@@ -1,7 +1,8 @@
 """The gradebook: one row per student, ready to import into an LMS.
 
 Columns, in this order: ``id``, ``total``, ``max``, ``percent``, one column per output of the spec
-(its score, in spec order), and ``error`` (why a submission could not be read; empty otherwise).
+(its score, in spec order), ``error`` (why a submission could not be read; empty otherwise) and
+``notes`` (misnamed or extra files and where outputs were found: the first few, then a count).
 
 The CSV is UTF-8 without a BOM, with a header row and ``\\n`` line ends; numbers are written with
 at most 4 decimals and no trailing zeros (``7``, ``66.6667``), so the same batch always gives the
@@ -22,6 +23,9 @@ from grader.atomic import write_text_atomic
 
 FIXED_COLUMNS = ("id", "total", "max", "percent")
 ERROR_COLUMN = "error"
+NOTES_COLUMN = "notes"
+NOTES_SHOWN = 5  # per student; the feedback page has them all
+TEXT_COLUMNS = ("id", ERROR_COLUMN, NOTES_COLUMN)  # student-controlled text, neutralised
 DECIMALS = 4
 
 # OWASP's list of characters that make a spreadsheet read a cell as a formula.
@@ -79,20 +83,29 @@ def gradebook_frame(batch, assignment):
             row[name] = scores.get(name, math.nan)
         error = _WHITESPACE_RUN.sub(" ", sub.error).strip() if sub.error else ""
         row[ERROR_COLUMN] = neutralise(error)
+        row[NOTES_COLUMN] = neutralise(_notes_text(sub.notes))
         rows.append(row)
-    columns = [*FIXED_COLUMNS, *outputs, ERROR_COLUMN]
+    columns = [*FIXED_COLUMNS, *outputs, ERROR_COLUMN, NOTES_COLUMN]
     frame = pd.DataFrame(rows, columns=columns)
-    numeric = [c for c in columns if c not in ("id", ERROR_COLUMN)]
+    numeric = [c for c in columns if c not in TEXT_COLUMNS]
     frame[numeric] = frame[numeric].astype("float64")
-    frame["id"] = frame["id"].astype(object)
-    frame[ERROR_COLUMN] = frame[ERROR_COLUMN].astype(object)
+    for name in TEXT_COLUMNS:
+        frame[name] = frame[name].astype(object)
     return frame
+
+
+def _notes_text(notes):
+    """A submission's notes on one line: the first few, then how many were left out."""
+    shown = [_WHITESPACE_RUN.sub(" ", str(note)).strip() for note in notes[:NOTES_SHOWN]]
+    if len(notes) > NOTES_SHOWN:
+        shown.append(f"and {len(notes) - NOTES_SHOWN} more")
+    return " | ".join(shown)
 
 
 def gradebook_csv(batch, assignment):
     """The gradebook CSV text (see the module docstring for the format)."""
     frame = gradebook_frame(batch, assignment)
-    text_columns = {"id", ERROR_COLUMN}
+    text_columns = set(TEXT_COLUMNS)
     lines = [",".join(_csv_cell(name) for name in frame.columns)]
     for record in frame.itertuples(index=False, name=None):
         lines.append(",".join(_csv_cell(value) if name in text_columns else format_number(value)

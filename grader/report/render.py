@@ -9,13 +9,17 @@ renders in well under a millisecond.
 
 What a student controls (the id, which comes from a folder or zip name; messages and notes, which
 quote file names and tokens) reaches the page only through autoescaping, and reaches a link only
-URL-encoded after a fixed ``feedback/`` prefix. The pages need no JavaScript and load nothing: the
-CSS is inlined, the charts are inline SVG and CSS bars computed here. The timestamp is passed in,
-so the same results always render to the same bytes.
+URL-encoded after a fixed ``feedback/`` prefix. The pages load nothing: the CSS is inlined, the
+charts are inline SVG and CSS bars. Feedback pages have no script at all; the class report has one
+small inline script (find and sort in the student table) that its Content-Security-Policy admits
+by hash and that the page does not need. The timestamp is passed in, so the same results always
+render to the same bytes.
 
 Student-facing pages never show flags (they name other students) nor expected values; instructor
 pages may show expected values when ``show_expected`` is set and the details carry them.
 """
+import base64
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +55,14 @@ def _template(name):
     return environment().get_template(name)
 
 
+@lru_cache(maxsize=1)
+def script_hash():
+    """The Content-Security-Policy source of the class report's one inline script
+    (templates/students.js): the page's policy lets that exact script run and nothing else."""
+    source = environment().loader.get_source(environment(), "students.js")[0]
+    return "sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode()
+
+
 def render_feedback(result, assignment, generated_at, show_expected=False):
     """The feedback page for one SubmissionResult (``check --html``; ``feedback/<id>.html``)."""
     page = build_feedback(result, assignment, generated_at, show_expected)
@@ -60,7 +72,8 @@ def render_feedback(result, assignment, generated_at, show_expected=False):
 def render_class_report(batch, assignment, generated_at, feedback_links=True, names=None):
     """The instructor's class report (``report.html``) for a BatchResult."""
     report = build_class_report(batch, assignment, generated_at, feedback_links, names)
-    return _template("report.html").render(report=report, generated_at=report.generated_at)
+    return _template("report.html").render(report=report, generated_at=report.generated_at,
+                                           script_hash=script_hash())
 
 
 def write_reports(out_dir, batch, assignment, generated_at):
@@ -83,7 +96,8 @@ def write_class_report(out_dir, batch, assignment, generated_at, names):
     # Streamed: a large class's page is never held whole in memory.
     with atomic_text_writer(path) as out:
         for chunk in _template("report.html").generate(report=report,
-                                                       generated_at=report.generated_at):
+                                                       generated_at=report.generated_at,
+                                                       script_hash=script_hash()):
             out.write(chunk)
     return path
 

@@ -166,6 +166,27 @@ class OutputStat:
     pass_rate: str
     segments: tuple  # of Segment: pass, fail, error, missing, unchecked (those that occur)
     top_diagnosis: str | None
+    score_bins: tuple = ()  # of ScoreBin: how many students earned none, part or all of it
+
+
+@dataclass(frozen=True)
+class ScoreBin:
+    """One bar of an output's small score histogram (SVG units of a 64 x 20 box)."""
+
+    label: str  # "0", "< half", ">= half", "full"
+    count: int
+    x: int
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    """A submission's notes on its files (misnamed, extra, where found), for the instructor."""
+
+    student: "StudentRef"
+    notes: tuple  # of str, at most a few
+    more: int  # notes left out
 
 
 @dataclass(frozen=True)
@@ -219,9 +240,14 @@ class StudentRow:
     student: StudentRef
     score: str
     percent: str
+    percent_value: float  # for sorting in the page
     cells: tuple  # of Cell, one per output in spec order
     flags: tuple  # of str (flag titles)
     error: bool
+
+    @property
+    def failing(self):
+        return any(c.status in FAILING for c in self.cells)
 
 
 @dataclass(frozen=True)
@@ -250,6 +276,8 @@ class ClassReport:
     top_failures: tuple = ()  # the first few failure groups, for the overview
     hardest: tuple = ()  # of OutputStat: the outputs fewest students passed, for the overview
     statuses: tuple = field(default_factory=tuple)  # legend: (status, glyph, label)
+    empty: tuple = ()  # of StudentRef: submissions with no output file at all (one line, not ten failures)
+    notes: tuple = ()  # of NoteRow
 
 
 # --------------------------------------------------------------------------- helpers
