@@ -159,3 +159,8 @@ def template(out_dir, spec_path, inputs_dir):
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)
     click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")
+
+
+from .platforms.cli import autograder  # noqa: E402  (last: it uses reports_errors above)
+
+main.add_command(autograder)
