@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from ..atomic import write_text_atomic
+from ..errors import GraderError
 from .feedback import as_markdown, check_feedback, markdown_escape, points
 from .grading import assignment_name, grade, load_materials, materials_in
 from .settings import GradescopeSettings
@@ -149,8 +150,8 @@ def main(argv=None):
     if command == ["check"]:
         try:
             context = check_bundle(root)
-        except Exception:
-            traceback.print_exc()
+        except GraderError as e:
+            print(f"cnngrade: error: {e}", file=sys.stderr)
             return 1
         print(f"cnngrade: the autograder grades {assignment_name(context)!r}")
         return 0

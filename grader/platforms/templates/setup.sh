@@ -9,6 +9,7 @@ set -euo pipefail
 ROOT="${CNNGRADE_AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 VENV="$ROOT/venv"
+cd "$SOURCE"  # holds no Python: nothing here can shadow a module of the venv
 
 if [ ! -x "$VENV/bin/python" ]; then
     # Ubuntu's python3 comes without venv and pip (Debian packages them apart).
