@@ -29,6 +29,7 @@ import yaml
 from ..errors import GraderError
 
 METADATA_NAME = "submission_metadata.yml"
+_NOT_SUBMISSIONS = {"__macosx"}  # what unzipping on a Mac adds beside the submission folders
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def read_export(folder):
                         for key, entry in sorted(data.items(), key=lambda item: str(item[0])))
     listed = {s.key for s in submissions}
     unlisted = tuple(sorted(p.name for p in folder.iterdir()
-                            if p.is_dir() and p.name not in listed and not p.name.startswith(".")))
+                            if p.is_dir() and p.name not in listed and not p.name.startswith(".")
+                            and p.name.lower() not in _NOT_SUBMISSIONS))
     return GradescopeExport(folder, submissions, unlisted)
 
 
