@@ -8,7 +8,6 @@ submission. Every results.json is validated against a schema written from Grades
 specification.
 """
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -258,7 +257,7 @@ def test_visibility_from_the_spec(tmp_path, context, assignment, inputs):
     assert "platforms" not in shipped_spec and shipped_spec == SPEC.read_text() + "\n"
 
     files = buggy_files(assignment, inputs)
-    result = grade(write_files(tmp_path / "sub", files), context)
+    result = grade(fill(tmp_path / "sub", files), context)
     results = validate(gradescope.gradescope_results(
         result, GradescopeSettings.from_dict(settings), 0.4), SCHEMA)
     assert results["visibility"] == "after_due_date"
@@ -272,10 +271,6 @@ def test_visibility_from_the_spec(tmp_path, context, assignment, inputs):
         "1 of the 1 outputs shown now passed.",
         "The results of 1 more output are not shown to students.",
         "The results of 8 more outputs are shown after the due date."]
-
-
-def write_files(folder, files):
-    return fill(folder, files)
 
 
 @pytest.mark.parametrize("tables, message", [

@@ -64,12 +64,15 @@ def _not_gradable(result):
     else:
         errors = [check_feedback(check).found for check in result["checks"]
                   if check["status"] == "error"]
-    message = ("None of your files could be read, so nothing was graded and no attempt was "
-               "counted. Upload the output files that make_outputs.py writes.")
     if not errors:
-        message = ("No output files were found, so nothing was graded and no attempt was counted. "
-                   "Upload the output files that make_outputs.py writes.")
-    return fit_size({"gradable": False, "message": message, "format_errors": errors})
+        return {"gradable": False,
+                "message": "No output files were found, so nothing was graded and no attempt was "
+                           "counted. Upload the output files that make_outputs.py writes."}
+    return fit_size({"gradable": False,
+                     "message": "None of your files could be read, so nothing was graded and no "
+                                "attempt was counted. Upload the output files that make_outputs.py "
+                                "writes.",
+                     "format_errors": errors})
 
 
 def staff_error_results():

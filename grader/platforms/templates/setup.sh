@@ -21,6 +21,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 
-"$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --no-cache-dir \
-    --only-binary=:all: "$SOURCE"/wheels/cnngrade-*.whl
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --no-cache-dir)
+# cnngrade and its dependencies, then this zip's cnngrade again: pip would keep an installed
+# cnngrade of the same version (a set-up run twice) instead of the one in this zip.
+"${PIP[@]}" --only-binary=:all: "$SOURCE"/wheels/cnngrade-*.whl
+"${PIP[@]}" --no-deps --force-reinstall "$SOURCE"/wheels/cnngrade-*.whl
 "$VENV/bin/python" -m grader.platforms.gradescope check
