@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -31,7 +32,8 @@ from platform_env import (buggy_files, built_wheel, correct_files, environment, 
 from simulated import EXPECTED, INPUTS, SPEC
 
 SCHEMA = "gradescope_results.schema.json"
-DEPENDENCIES = ("numpy", "pandas", "click", "jinja2", "yaml")
+DEPENDENCIES = ("numpy", "pandas", "click", "jinja2", "yaml") + (
+    ("tomli",) if sys.version_info < (3, 11) else ())
 PLATFORM_TABLES = """
 [platforms.gradescope]
 visibility = "after_due_date"
