@@ -88,8 +88,9 @@ def fit_size(results, limit=MAX_RESULTS_BYTES):
             return fitted
     # Even short texts overflow (countless errors): keep the verdict and a few lines.
     fitted = _capped(results, _TEXT_CAPS[-1])
-    fitted["format_errors"] = fitted.get("format_errors", [])[:20]
-    fitted["tests"] = fitted.get("tests", [])[:100]
+    for key, kept in (("format_errors", 20), ("tests", 100)):
+        if key in fitted:
+            fitted[key] = fitted[key][:kept]
     return fitted
 
 
