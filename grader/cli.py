@@ -162,5 +162,8 @@ def template(out_dir, spec_path, inputs_dir):
     click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")
 
 
+from grader.platforms.cli import autograder  # noqa: E402  (last: it uses reports_errors above)
+
 main.add_command(export)  # grader/course/cli.py
 main.add_command(diff)
+main.add_command(autograder)  # grader/platforms/cli.py

@@ -154,7 +154,9 @@ def load_spec(path):
 
 def parse_spec(data, sha256="", source=""):
     """Build an Assignment from the parsed TOML ``data``."""
-    _only(data, "", {"assignment", "tolerance", "problems"})
+    # [late] and [platforms] belong to grader/course/late.py and grader/platforms/settings.py,
+    # which validate them; grading itself does not read them.
+    _only(data, "", {"assignment", "tolerance", "problems", "late", "platforms"})
     meta = _table(data, "assignment", required=True)
     _only(meta, "assignment", {"name", "seed", "layout", "pad_convention", "dropout_p_means"})
     name = _get(meta, "assignment.name", str)
