@@ -13,6 +13,7 @@ from .handout_spec import course_params, layer_functions
 # Lines of the rendered README and docstrings are filled to this width (see rewrap).
 LINE_WIDTH = 99
 _CODE_SPAN = re.compile(r"``[^`]+``|`[^`]+`")
+_ITEM = re.compile(r"- |[0-9]+\. ")  # a bullet or a numbered item: its later lines hang
 _KEEP_SPACE = "\x00"  # a space inside a code span while filling: never a line break
 
 _PARAM_DICTS = {"conv": "conv_param", "maxpool": "pool_param", "dropout": "dropout_param"}
@@ -112,6 +113,19 @@ def _files(specs):
     return ", ".join(f"`{s.filename}` {tuple(s.shape)}" for s in specs)
 
 
+def _layer_checks(functions):
+    """What self_check.py checks of the layers, in words: it depends on the functions."""
+    found = []
+    if {"conv_forward", "max_pool_forward"} & set(functions):
+        found += ["the notebook's published values", "this assignment's output shapes"]
+    if any(f.endswith("_backward") for f in functions):
+        found.append("numerical gradient checks of your backward passes (a `rel_error` around "
+                     "1e-8 or less when correct)")
+    if "dropout_forward" in functions:
+        found.append("the behaviour of dropout")
+    return ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
+
+
 def handout_words(assignment):
     """Everything the README and skeleton templates show, for ``assignment``."""
     families = {_family(p.op) for p in assignment.problems}
@@ -122,6 +136,8 @@ def handout_words(assignment):
         "layout": assignment.layout,
         "functions": layer_functions(assignment),
         "function_list": ", ".join(f"`{f}`" for f in layer_functions(assignment)),
+        "layer_checks": _layer_checks(layer_functions(assignment)),
+        "checks": {"gradients": any(f.endswith("_backward") for f in layer_functions(assignment))},
         "has": {family: family in families for family in ("conv", "maxpool", "dropout")},
         "pairs": pairs,
         "shapes": _LAYOUTS[assignment.layout],
@@ -138,17 +154,17 @@ def handout_words(assignment):
 
 
 def rewrap(text, width=LINE_WIDTH):
-    """Fill each paragraph and each ``- `` bullet of ``text`` to ``width`` (a jinja2 filter).
+    """Fill each paragraph, bullet and numbered item of ``text`` to ``width`` (a jinja2 filter).
 
     The words of a template's prose depend on the spec, so its lines cannot be wrapped by hand.
-    A block keeps its first line's indent; a bullet's later lines hang two spaces further; blank
+    A block keeps its first line's indent; an item's later lines hang under its text; blank
     lines stay. A code span (``x`` or `x`) is never broken. Only for prose: runs of spaces
     inside a block become one space.
     """
     blocks, current = [], []
     for line in text.split("\n"):
         stripped = line.lstrip()
-        if not stripped or (stripped.startswith("- ") and current):
+        if not stripped or (_ITEM.match(stripped) and current):
             if current:
                 blocks.append(current)
             current = []
@@ -164,7 +180,8 @@ def rewrap(text, width=LINE_WIDTH):
             out.append("")
             continue
         indent = block[0][:len(block[0]) - len(block[0].lstrip())]
-        hanging = indent + ("  " if block[0].lstrip().startswith("- ") else "")
+        item = _ITEM.match(block[0].lstrip())
+        hanging = indent + " " * (len(item.group()) if item else 0)
         words = " ".join(" ".join(line.split()) for line in block)
         words = _CODE_SPAN.sub(lambda m: m.group().replace(" ", _KEEP_SPACE), words)
         filled = textwrap.fill(words, width, initial_indent=indent, subsequent_indent=hanging,

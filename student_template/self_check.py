@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from kit.assignment import load_assignment  # noqa: E402
-from kit.checks import FAIL, NOT_IMPLEMENTED, PASS, run_check  # noqa: E402
+from kit.checks import FAIL, NOT_IMPLEMENTED, PASS, one_line, run_check  # noqa: E402
 from kit.file_checks import file_checks  # noqa: E402
 from kit.layer_checks import layer_checks  # noqa: E402
 
@@ -77,6 +77,14 @@ def main(argv=None):
         assignment = load_assignment(HERE)
     except ValueError as e:
         print(e)
+        return 1
+
+    try:
+        load_layers()
+    except Exception as e:  # a syntax error in layers.py, say: no check can run
+        print(f"Cannot import code_base/layers.py: {one_line(e, CODE_DIR)}")
+        print("To do: fix code_base/layers.py so that it imports, then run python self_check.py "
+              "again.")
         return 1
 
     failing = {}
