@@ -28,8 +28,8 @@ _LAYOUTS = {
         "pool_out": "(N, C, H_out, W_out)",
         "conv_sum": "out[n, f, i, j] = b[f] + sum over c, u, v of "
                     "x_pad[n, c, i*stride + u, j*stride + v] * w[f, c, u, v]",
-        "pool_max": "out[n, c, i, j] is the largest value of x[n, c] in the window whose top-left "
-                    "corner is at (i*stride, j*stride)",
+        "pool_max": "``out[n, c, i, j]`` is the largest value of ``x[n, c]`` in the window whose "
+                    "top-left corner is at ``(i*stride, j*stride)``",
         "pad_axes": "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))",
         "db_axes": "N, H_out and W_out",
     },
@@ -43,8 +43,8 @@ _LAYOUTS = {
         "pool_out": "(N, H_out, W_out, C)",
         "conv_sum": "out[n, i, j, f] = b[f] + sum over u, v, c of "
                     "x_pad[n, i*stride + u, j*stride + v, c] * w[u, v, c, f]",
-        "pool_max": "out[n, i, j, c] is the largest value of x[n, :, :, c] in the window whose "
-                    "top-left corner is at (i*stride, j*stride)",
+        "pool_max": "``out[n, i, j, c]`` is the largest value of ``x[n, :, :, c]`` in the window "
+                    "whose top-left corner is at ``(i*stride, j*stride)``",
         "pad_axes": "np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))",
         "db_axes": "N, H_out and W_out",
     },
