@@ -130,7 +130,6 @@ def handout_words(assignment):
     """Everything the README and skeleton templates show, for ``assignment``."""
     families = {_family(p.op) for p in assignment.problems}
     pairs = any(isinstance(v, (list, tuple)) for p in assignment.problems for v in p.params.values())
-    outputs = [o.filename for o in assignment.outputs]
     return {
         "name": assignment.name,
         "layout": assignment.layout,
@@ -144,9 +143,7 @@ def handout_words(assignment):
         "pad": _PAD[assignment.pad_convention],
         "total_pad": assignment.pad_convention == "total",
         "dropout": _DROPOUT[assignment.dropout_p_means],
-        "keep": assignment.dropout_p_means == "keep",
-        "outputs": outputs,
-        "output_count": len(outputs),
+        "output_count": len(assignment.outputs),
         "problems": [{"name": p.name, "received": received(p),
                       "inputs": _files(p.inputs), "outputs": _files(p.outputs)}
                      for p in assignment.problems],

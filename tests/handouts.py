@@ -19,7 +19,46 @@ SPEC = REPO / "assignment.toml"
 INPUTS = REPO / "input_files"
 EXPECTED = REPO / "expected"
 TEMPLATE = REPO / "student_template"
-SPECS = {"assignment": SPEC, **{p.stem: p for p in sorted((REPO / "examples" / "specs").glob("*.toml"))}}
+# A course none of the examples is: NHWC, a total pad and strides given as (h, w) pairs, an
+# overlapping 2x3 pool with a (1, 2) stride, dropout whose p is the keep probability.
+PAIRS_SPEC = """\
+[assignment]
+name = "Pairs, NHWC, total pad, keep-probability"
+seed = 7
+layout = "NHWC"
+pad_convention = "total"
+dropout_p_means = "keep"
+
+[problems.conv_backward]
+op = "conv_backward"
+stride = [2, 1]
+pad = [2, 0]
+inputs.x = { file = "cb_x", shape = [2, 7, 6, 3], values = "normal(0, 1)" }
+inputs.w = { file = "cb_w", shape = [3, 3, 3, 2], values = "normal(0, 1)" }
+inputs.b = { file = "cb_b", shape = [2], values = "normal(0, 1)" }
+inputs.dout = { file = "cb_dout", shape = [2, 4, 4, 2], values = "normal(0, 1)" }
+outputs.dx = { file = "cb_dx" }
+outputs.dw = { file = "cb_dw" }
+outputs.db = { file = "cb_db" }
+
+[problems.maxpool_forward]
+op = "maxpool_forward"
+pool_height = 2
+pool_width = 3
+stride = [1, 2]
+inputs.x = { file = "mp_x", shape = [2, 5, 7, 3], values = "normal(0, 1)" }
+outputs.out = { file = "mp_out" }
+
+[problems.dropout_backward]
+op = "dropout_backward"
+p = 0.6
+inputs.x = { file = "db_x", shape = [12, 12], values = "normal(10, 1)" }
+inputs.dout = { file = "db_dout", shape = [12, 12], values = "normal(0, 1)" }
+outputs.dx_train = { file = "db_dx_train" }
+outputs.dx_test = { file = "db_dx_test" }
+"""
+SPECS = {"assignment": SPEC, **{p.stem: p for p in sorted((REPO / "examples" / "specs").glob("*.toml"))},
+         "pairs": None}  # written by the courses fixture
 # The layer functions each op runs (a backward problem runs its forward pass for the cache).
 FUNCTIONS_OF = {"conv_forward": {"conv_forward"}, "conv_backward": {"conv_forward", "conv_backward"},
                 "maxpool_forward": {"max_pool_forward"},
@@ -54,6 +93,9 @@ def courses(tmp_path_factory):
     for name, spec in SPECS.items():
         if name not in found:
             root = tmp_path_factory.mktemp(name)
+            if spec is None:
+                spec = root / f"{name}.toml"
+                spec.write_text(PAIRS_SPEC)
             assignment = load_spec(spec)
             write_inputs(assignment, root / "inputs")
             write_expected(assignment, root / "inputs", root / "expected")

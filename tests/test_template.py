@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from grader import dropout_stats, template as template_module
 from grader.cli import main
 from grader.errors import GraderError
+from grader.handout_text import rewrap
 from grader.source_copy import standalone_source
 from grader.template import RENDERED_FILES, TEMPLATE_FILES, find_template, write_template
 
@@ -364,3 +365,18 @@ def test_standalone_source_inlines_constants_where_they_were_imported(tmp_path):
     namespace = {}
     exec(compile(copy, "mod.py", "exec"), namespace)
     assert namespace["f"]() == 3
+
+
+def test_rewrap_fills_prose_without_breaking_code_spans():
+    text = ("Intro words " * 12 + "\n\n- a bullet with ``a code span that must stay whole`` "
+            + "and more words " * 6 + "\n- second\n1. numbered " + "item " * 30 + "\n\n"
+            + "        indented " * 12 + "\n")
+    lines = rewrap(text, width=60).split("\n")
+    assert all(len(line) <= 60 for line in lines if "``" not in line)
+    assert "" in lines and lines[-1] == ""  # the blank line and the final newline stay
+    assert any("``a code span that must stay whole``" in line for line in lines)
+    bullet = lines.index(next(line for line in lines if line.startswith("- a bullet")))
+    assert lines[bullet + 1].startswith("  ") and not lines[bullet + 1].startswith("   ")
+    numbered = lines.index(next(line for line in lines if line.startswith("1. numbered")))
+    assert lines[numbered + 1].startswith("   item")
+    assert all(line.startswith("        indented") for line in lines[-3:-1])

@@ -91,7 +91,7 @@ class Layers:
 
 
 def _fmt(value):
-    return f"{value[0]}x{value[1]}" if isinstance(value, tuple) else f"{value:g}"
+    return f"({value[0]}, {value[1]})" if isinstance(value, tuple) else f"{value:g}"
 
 
 def param_text(params):
@@ -139,7 +139,7 @@ class _Builder:
         return checks
 
     def configs(self, ops):
-        """(problem, params) of the problems running ``ops``, one per distinct setting."""
+        """The problems running ``ops``, one per distinct input shapes and parameters."""
         seen, found = set(), []
         for problem in self.assignment.problems:
             if problem.op in ops:
