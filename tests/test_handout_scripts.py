@@ -346,6 +346,7 @@ def test_self_check_catches(handout, default_course, mistake):
     assert re.search(rf"^FAIL +{re.escape(failing_check)}", run.stdout, re.M), run.stdout
     assert "Traceback" not in run.stdout + run.stderr
     assert "Next:" not in run.stdout
+    assert run.stdout.splitlines()[-1].startswith("To do: fix code_base/layers.py until every layer")
     if mistake == "not_accumulated":  # only overlapping windows show it
         assert re.search(r"^PASS +max_pool_backward: dx against the numerical gradient \(2x2",
                          run.stdout, re.M)
