@@ -153,6 +153,10 @@ def make_outputs(layers, assignment, inputs_dir, out_dir):
     return written, warnings, failed
 
 
+def _outputs(count, noun="outputs"):
+    return f"{count} {noun if count != 1 else noun[:-1]}"
+
+
 def report(all_files, out_dir, written, warnings, failed, removed):
     """Print what was written, what is wrong, and what to do next; return the exit code."""
     if written:
@@ -163,18 +167,19 @@ def report(all_files, out_dir, written, warnings, failed, removed):
     else:
         print(f"Wrote none of the {len(all_files)} outputs.")
     if warnings:
-        print(f"WARNING: {len(warnings)} outputs were written although they look wrong, so that "
-              "the grader can tell you what most likely went wrong; fix them before you hand in:")
+        print(f"WARNING: {_outputs(len(warnings))} written although wrong, so that the grader can "
+              "tell you what most likely went wrong; fix your layers before you hand in:")
         for filename in all_files:
             if filename in warnings:
                 print(f"  {filename}: {warnings[filename]}")
     if failed:
-        print(f"Could not write {len(failed)} outputs:")
+        print(f"Could not write {_outputs(len(failed))}:")
         for filename in all_files:
             if filename in failed:
                 print(f"  {filename}: {failed[filename]}")
         if removed:
-            print(f"Removed {len(removed)} old output files that your code no longer produces: "
+            print(f"Removed {_outputs(len(removed), 'old output files')} that your code no longer "
+                  "produces: "
                   + ", ".join(removed))
     if warnings or failed:
         print("To do: fix code_base/layers.py (python self_check.py checks each layer and says "

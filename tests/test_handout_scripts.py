@@ -168,7 +168,8 @@ def test_wrong_shape_is_written_and_diagnosed_by_the_grader(handout, default_cou
     assert "  conv_forward_out.csv   (WARNING below)\n" in run.stdout
     assert ("  conv_forward_out.csv: the layer returned shape (2, 3, 4, 4), expected (2, 3, 3, 3)\n"
             in run.stdout)
-    assert "written although they look wrong, so that the grader can tell you" in run.stdout
+    assert ("WARNING: 1 output written although wrong, so that the grader can tell you what most "
+            "likely went wrong; fix your layers before you hand in:\n") in run.stdout
     assert "Next:" not in run.stdout
     written = np.loadtxt(handout / "output_files" / "conv_forward_out.csv")
     assert written.shape == (96,)
