@@ -155,8 +155,8 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
               type=click.Path(file_okay=False), help="A new or empty folder for the hand-out.")
 @reports_errors
 def template(out_dir, spec_path, inputs_dir):
-    """Write the student hand-out: layer skeletons, scripts, input files and spec (never expected/)."""
-    from grader.template import write_template
+    """Write the student hand-out for the spec: skeletons, scripts, inputs (no reference, no expected/)."""
+    from grader.handout import write_template
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)
     click.echo(f"wrote the student template ({len(written)} files) to {out_dir}")
