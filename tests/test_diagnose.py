@@ -425,14 +425,14 @@ def test_nhwc_course_layout_flip_and_overlapping_pool():
 
 
 def test_keep_probability_course_is_told_its_own_convention():
-    assignment, inputs, expected, diagnoser = _spec_setup("keep_probability.toml")
+    assignment, inputs, expected, diagnoser = _spec_setup("cs231n_2018.toml")
     train = assignment.output("dropout_forward_out_train")
     x = inputs["dropout_forward_in_x"]
-    # p = 0.7 means keep; a student who reads it as the drop probability keeps 30%, scales 1/0.3.
-    keep = np.random.default_rng(9).random(x.shape) < 0.3
-    diagnosis = diagnoser.diagnose_values(train, x * keep / 0.3)
+    # p = 0.25 means keep; a student who reads it as the drop probability keeps 75%, scales 1/0.75.
+    keep = np.random.default_rng(9).random(x.shape) < 0.75
+    diagnosis = diagnoser.diagnose_values(train, x * keep / 0.75)
     assert diagnosis.code == "keep_probability"
-    assert "KEEPING" in diagnosis.message and "p = 0.7" in diagnosis.message
+    assert "KEEPING" in diagnosis.message and "p = 0.25" in diagnosis.message
 
 
 def test_matching_uses_the_grading_rule():

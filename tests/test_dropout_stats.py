@@ -416,16 +416,16 @@ def test_the_course_p_must_agree_with_the_drop_probability():
     check_dropout_train(zeros, zeros, round(1 - 0.7, 12), course_p=0.7, p_means="keep")
 
 
-def calls_drop_p(text):
-    """Whether ``text`` calls the drop probability 0.3 "p" in a course whose p = 0.7 (keep);
-    "1 - p = 0.3" is right."""
-    return re.search(r"(?<!1 - )\bp = 0\.3", text) is not None
+def calls_drop_p(text, drop_prob=0.3):
+    """Whether ``text`` calls the drop probability (0.3) "p" in a course whose p is the keep
+    probability (0.7); "1 - p = 0.3" is right."""
+    return re.search(r"(?<!1 - )\bp = " + re.escape(f"{drop_prob:g}") + r"\b", text) is not None
 
 
 @pytest.fixture(scope="module")
 def keep_course(tmp_path_factory):
-    """examples/specs/keep_probability.toml with its inputs and expected outputs."""
-    spec = ROOT / "examples" / "specs" / "keep_probability.toml"
+    """examples/specs/cs231n_2018.toml (p = 0.25 keeps) with its inputs and expected outputs."""
+    spec = ROOT / "examples" / "specs" / "cs231n_2018.toml"
     folder = tmp_path_factory.mktemp("keep_course")
     assignment = load_spec(spec)
     write_inputs(assignment, folder / "in")
@@ -433,26 +433,26 @@ def keep_course(tmp_path_factory):
     return load_context(spec, folder / "in", folder / "exp"), folder
 
 
-@pytest.mark.parametrize("case", ["drops 70%", "correct"])
+@pytest.mark.parametrize("case", ["drops 25%", "correct"])
 def test_grading_a_keep_probability_course(keep_course, case):
     context, folder = keep_course
     x = context.inputs["dropout_forward_in_x"]
     rng = np.random.default_rng(0)
-    keep = rng.random(x.shape) >= (0.7 if case == "drops 70%" else 0.3)
+    keep = rng.random(x.shape) >= (0.25 if case == "drops 25%" else 0.75)
     submission = folder / case / "output_files"
     submission.mkdir(parents=True)
-    np.savetxt(submission / "dropout_forward_out_train.csv", x * keep / 0.7)
+    np.savetxt(submission / "dropout_forward_out_train.csv", x * keep / 0.25)
     result = grade_submission(submission.parent, context)
     check = next(c for c in result.checks if c.output == "dropout_forward_out_train")
     verdict_message = check.message
-    assert "for drop probability 0.3" in verdict_message and "for p =" not in verdict_message
-    assert "DROPPING" not in verdict_message and not calls_drop_p(check.figures)
-    assert check.dropout.course_p == 0.7 and check.dropout.p_means == "keep"
+    assert "for drop probability 0.75" in verdict_message and "for p =" not in verdict_message
+    assert "DROPPING" not in verdict_message and not calls_drop_p(check.figures, 0.75)
+    assert check.dropout.course_p == 0.25 and check.dropout.p_means == "keep"
     if case == "correct":
         assert check.status == "pass"
     else:
         assert check.status == "fail" and check.diagnosis_code == "keep_probability"
-        assert "this assignment's p = 0.7 is the probability of KEEPING a unit" in verdict_message
+        assert "this assignment's p = 0.25 is the probability of KEEPING a unit" in verdict_message
 
 
 # --------------------------------------------------------------------------------------------------

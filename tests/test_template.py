@@ -193,9 +193,9 @@ def test_write_template_checks_the_inputs_against_the_spec(tmp_path):
 
 
 def test_write_template_refuses_a_spec_the_template_does_not_fit(tmp_path):
-    spec = REPO / "examples" / "specs" / "cs231n.toml"
+    spec = REPO / "examples" / "specs" / "cs231n_2017.toml"
     write_inputs(load_spec(spec), tmp_path / "inputs")
-    with pytest.raises(GraderError, match="does not fit the spec .*cs231n.toml: .*Adapt the PROBLEMS table"):
+    with pytest.raises(GraderError, match="does not fit the spec .*cs231n_2017.toml: .*Adapt the PROBLEMS table"):
         write_template(tmp_path / "handout", inputs_dir=tmp_path / "inputs", spec_path=spec)
     assert not (tmp_path / "handout").exists()
 
