@@ -1,4 +1,4 @@
-"""grader.judge.dropout: the exact distributions, the false-fail rate on thousands of simulated correct
+"""grader.judge.dropout and its exact distributions (grader.judge.exact): the false-fail rate on thousands of simulated correct
 outputs at the default shapes, and the power against the catalogued wrong outputs (with diagnoses)."""
 import itertools
 import json
@@ -11,13 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.judge.dropout import (
-    ALPHA,
-    TESTS,
-    DropoutVerdict,
+from grader.judge.dropout import ALPHA, TESTS, DropoutVerdict, check_dropout_train
+from grader.judge.exact import (
     binomial_p_value,
     binomial_pmf,
-    check_dropout_train,
     runs_p_value,
     spread_p_value,
     two_sided_p_values,
