@@ -57,12 +57,20 @@ def small_spec(maxpool_x="normal(0, 1)", w_shape=(2, 3, 3, 3), b_values="normal(
         }})
 
 
+# Dropout at p = 0.8 over 100 units: a mask drawn as np.random.randn(...) > 0.8 keeps 21.2% of
+# the units where the right one keeps 20%, too close to tell apart (the other form, randn < p,
+# divides by 0.8 and is caught). Every other applicable mistake is caught.
+UNCATCHABLE_NORMAL_DRAW = ("dropout_backward_out_train", "normal_draw")
+
+
 def test_default_assignment_catches_every_applicable_mistake():
     assignment = load_spec(SPEC)
     rows = audit(assignment)
     assert all(isinstance(r, AuditRow) and r.status in STATUSES and r.reason for r in rows)
     missed = [r for r in rows if r.status == "not caught"]
-    assert missed == []
+    assert [(r.output, r.code) for r in missed] == [UNCATCHABLE_NORMAL_DRAW]
+    assert missed[0].reason == ("1 of its 2 forms pass: randn(...) > 0.8 keeps 21.2% of the units "
+                                "and the right mask 20%: too close to tell apart over 100 units")
     # Every output is audited against every mistake that applies to it, each once.
     inputs = make_inputs(assignment)
     for output in assignment.outputs:
@@ -75,14 +83,17 @@ def test_default_assignment_catches_every_applicable_mistake():
     assert table[("conv_forward_out", "pad_convention")].reason == \
         "a different count (96 values instead of 54)"
     applicable = sum(r.status != "not applicable" for r in rows)
-    assert format_audit(rows).splitlines()[-1] == f"{applicable} of {applicable} mistakes caught"
+    assert format_audit(rows).splitlines()[-1] == (
+        f"{applicable - 1} of {applicable} mistakes caught; not caught: normal_draw on "
+        "dropout_backward_out_train")
 
 
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[p.stem for p in EXAMPLE_SPECS])
 def test_example_specs(spec):
     rows = audit(load_spec(spec))
     missed = {(r.output, r.code) for r in rows if r.status == "not caught"}
-    assert missed == set()
+    # cs231n_2017's dropout_backward has the default's p = 0.8 (dropping) over 100 units.
+    assert missed == ({UNCATCHABLE_NORMAL_DRAW} if spec.stem == "cs231n_2017" else set())
     if spec.stem == "usc_csci566_nhwc":  # 4x4 pooling windows with stride 2 overlap
         assert rows_by(rows)[("maxpool_backward_dx", "not_accumulated")].status == "caught"
 
@@ -137,7 +148,7 @@ def test_cli_inputs_audit_prints_the_table_and_writes_nothing(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["output", "mistake", "status", "reason"]
-    assert lines[-1].endswith("mistakes caught") and "not caught:" not in lines[-1]
+    assert lines[-1].split("; ")[0].endswith("mistakes caught")
     assert not out.exists()
 
 

@@ -66,12 +66,18 @@ def test_both_specs_grade_all_six_functions_as_the_notebooks_check_them():
 
 
 def test_the_audit_catches_every_applicable_mistake(course):
-    _, spec, _ = course
+    """All but one, in 2017: its dropout_backward drops 80% of 100 units, and a mask drawn as
+    np.random.randn(...) > 0.8 drops 78.8% (tests/test_audit.py)."""
+    era, spec, _ = course
     result = CliRunner().invoke(main, ["inputs", "--spec", str(spec), "--audit"])
     assert result.exit_code == 0, result.output
     last = result.output.splitlines()[-1]
     caught, total = (int(n) for n in last.split(" mistakes caught")[0].split(" of "))
-    assert caught == total and "not caught" not in last, last
+    if era == "2017":
+        assert caught == total - 1 and last.endswith("not caught: normal_draw on "
+                                                     "dropout_backward_out_train"), last
+    else:
+        assert caught == total and "not caught" not in last, last
 
 
 def grade_student(era_of_code, course, tmp_path, name):

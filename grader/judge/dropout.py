@@ -46,11 +46,27 @@ pattern. tests/test_dropout_stats.py grades thousands of simulated correct outpu
 shapes (no failure; each test's p-values checked for validity) and the catalogued wrong ones (all
 fail, with their diagnosis).
 
-Diagnoses (DESIGN.md codes): ``no_scaling`` (kept values equal the source), ``keep_probability`` (p
-read as the probability of keeping: kept values scaled by 1/p, or a dropped fraction that is a
-plausible draw at 1-p with no structure in the mask), ``not_random`` (a structure test failed, or
-the mask is constant). Everything the messages show is the student's own output or the input it
-came from, never a hidden expected file.
+Diagnoses: this module decides every dropout train mistake, and grader/diagnosis/ asks it (one
+engine, one set of statistics). In order:
+
+- ``not_random``: a structure test failed, whatever else is wrong (a mask drawn for one row and
+  broadcast over the batch, the first units dropped in order);
+- ``no_dropout`` (no unit dropped, beyond chance) and ``all_zero`` (every unit dropped): a constant
+  mask, the kept values right or unscaled;
+- a wrong scale that explains every value: ``no_scaling`` (``source``), ``inverse_scaling``
+  (``source * (1-p)``), or ``source / p``: ``keep_probability`` when the dropped fraction fits the
+  keep reading too (a plausible draw at 1-p, and no less plausible than at p), ``normal_draw`` when
+  it fits a mask drawn from a normal distribution instead (below), else ``scaled_by_drop`` (the
+  kept units divided by the drop probability, the mask right);
+- right values, a failed count: ``keep_probability`` when the fraction is a plausible draw at
+  1-p, ``normal_draw`` when it is one at a normal mask's fraction.
+
+"Plausible" is a two-sided exact binomial p-value of at least ``PLAUSIBLE``. A normal mask is
+``np.random.randn(...) < p`` (p read as the keep probability: keeps Phi(p) of the units, scaled by
+1/p) or ``np.random.randn(...) > p`` (p read as the drop probability: keeps 1 - Phi(p), scaled by
+1/(1-p)), with the course's own p; it is named only when the count fails at the drop probability
+and the scale is that form's. Everything the messages show is the student's own output or the
+input it came from, never a hidden expected file.
 
 Wording: ``drop_prob`` is always the resolved DROP probability, and the messages call it "drop
 probability 0.3", never "p", as a course's own ``p`` may be the keep probability
@@ -78,8 +94,8 @@ ALPHA = 1e-6  # the largest probability that a correct implementation fails the 
 # The tests alpha is split over (Bonferroni): the count, then the seven structure tests.
 TESTS = ("count",) + STRUCTURE_TESTS
 
-# A failed count is put down to p read as the keep probability only when the count is a plausible
-# draw at 1-p (two-sided p-value at least this) and the mask shows no structure.
+# A failed count is put down to another rate (p read as the keep probability, a normal mask) only
+# when the count is a plausible draw at that rate: its two-sided p-value is at least this.
 PLAUSIBLE = 1e-4
 
 
@@ -123,12 +139,13 @@ class DropoutVerdict:
     mask_defined: bool = True
     course_p: float | None = None  # the course's own p, as its spec states it
     p_means: str = "drop"  # what the course's p means: "drop" or "keep"
+    kept_scale: float | None = None  # the factor every kept value is ``source`` times, if one is
 
     def figures(self):
-        """The verdict's figures, JSON-ready: every field but the sentences and the fingerprint,
-        which a check keeps apart."""
+        """The verdict's figures, JSON-ready: every field but the sentences, the fingerprint,
+        which a check keeps apart, and the kept values' scale, which the diagnosis reads."""
         return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("message", "diagnosis", "mask_digest")}
+                if f.name not in ("message", "diagnosis", "mask_digest", "kept_scale")}
 
     @property
     def test_level(self):
@@ -222,6 +239,7 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
     structure, failures = _structure(mask, count, drop_prob, level)
     bad = _BadValues.of(reading, got2, source2, factor, got.shape)
     words = _Words(source_name, drop_prob, course_p, p_means)
+    kept_scale = explained_by[1] if explained_by else None if bad.count else factor
     diagnosis, message, failures = _judgement(words, bad, explained_by, count, failures, got.size)
 
     digest = None
@@ -254,7 +272,17 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
         mask_defined=mask.defined,
         course_p=course_p,
         p_means=p_means,
+        kept_scale=kept_scale,
     )
+
+
+def count_accepted(dropped, tested, drop_prob, alpha=ALPHA):
+    """Whether the count test of :func:`check_dropout_train` accepts ``dropped`` of ``tested``
+    units at ``drop_prob``: what a diagnosis resting on chance ("no unit was dropped") asks."""
+    if not tested:
+        return True
+    lo, hi = accepted_interval(int(tested), float(drop_prob), alpha / len(TESTS))
+    return lo <= dropped <= hi
 
 
 def _checked(got, source, drop_prob, alpha, source_name, course_p, p_means):
@@ -281,13 +309,15 @@ def _checked(got, source, drop_prob, alpha, source_name, course_p, p_means):
 
 
 def _explaining_scale(got, source, reading, drop_prob, rtol, atol):
-    """When some values are wrong: (code, factor, reading) for the one wrong scale that explains
-    every value (``source`` unscaled, scaled by 1/p, or by the student's own factor), else None."""
+    """When some values are wrong: (kind, factor, reading) for the one wrong scale that explains
+    every value (``source`` unscaled, divided by p, times 1-p, or the student's own factor; kind
+    "no_scaling", "by_drop", "inverse_scaling" or None), else None."""
     if not reading.bad.any():
         return None
     alternatives = [("no_scaling", 1.0)]
     if drop_prob > 0:
-        alternatives.append(("keep_probability", 1.0 / drop_prob))
+        alternatives.append(("by_drop", 1.0 / drop_prob))
+        alternatives.append(("inverse_scaling", 1.0 - drop_prob))
     own = _own_scale(got, source, reading)
     if own is not None:
         alternatives.append((None, own))
@@ -398,6 +428,52 @@ class _Words:
         return _kept_formula(self.src, self.drop_prob, self.p_means)
 
     @property
+    def factor(self):
+        return 1.0 / (1.0 - self.drop_prob)
+
+    @property
+    def divide_by_keep(self):
+        """The fix for kept units divided by the drop probability, in the course's terms."""
+        keep = 1.0 - self.drop_prob
+        if self.p_means == "keep":
+            who = f"this assignment's p = {keep:g}" if self.course_p is not None else f"p = {keep:g}"
+            return (f"divide the kept units by {who}, the probability of KEEPING a unit, not by "
+                    f"1 - p = {self.drop_prob:g}")
+        return (f"divide the kept units by the keep probability 1 - p = {keep:g}, not by the drop "
+                f"probability {self.drop_prob:g}")
+
+    def fits_keep_reading(self, count):
+        """Whether the count is a plausible draw at 1-p, and no less plausible than at p: the
+        dropped fraction fits p read as the keep probability."""
+        flipped = 1.0 - self.drop_prob
+        if not count.tested or abs(flipped - self.drop_prob) <= 1e-12:
+            return False
+        at_flipped = binomial_p_values(count.tested, flipped)[count.dropped]
+        return at_flipped >= PLAUSIBLE and at_flipped >= count.p_value
+
+    def normal_form(self, count, scale):
+        """The normal mask, (comparison, numeric p, fraction kept), whose scale is ``scale`` and
+        whose fraction the failed count plausibly drew; None when none fits."""
+        if not count.tested or count.ok:
+            return None
+        p = self.course_p if self.course_p is not None else (
+            self.drop_prob if self.p_means == "drop" else 1.0 - self.drop_prob)
+        if not 0.0 < p < 1.0:
+            return None
+        below = 0.5 * (1.0 + math.erf(p / math.sqrt(2.0)))  # Phi(p): randn < p
+        for comparison, kept, form_scale in (("<", below, 1.0 / p), (">", 1.0 - below, 1.0 / (1.0 - p))):
+            plausible = binomial_p_values(count.tested, 1.0 - kept)[count.dropped] >= PLAUSIBLE
+            if abs(form_scale - scale) <= 1e-9 * scale and plausible:
+                return comparison, p, kept
+        return None
+
+    def normal_text(self, count, scale):
+        comparison, p, kept = self.normal_form(count, scale)
+        return (f"{self.count_text(count)}: the dropped fraction matches a mask drawn from a "
+                f"normal distribution, np.random.randn(...) {comparison} {p:g}, which keeps "
+                f"{kept:.1%} of the units; draw uniform numbers, np.random.rand(...)")
+
+    @property
     def convention(self):
         return _convention(self.drop_prob, self.course_p, self.p_means)
 
@@ -416,13 +492,15 @@ class _Words:
 
 def _judgement(words, bad, explained_by, count, failures, size):
     """(diagnosis, message, failures): what the values, the count and the structure together
-    say; ``failures``, the structure's, with a constant mask's added."""
+    say (module docstring, "Diagnoses"); ``failures``, the structure's, with a constant mask's
+    added."""
     if bad.count:
         return _values_judgement(words, bad, explained_by, count, failures, size) + (failures,)
+    if failures:
+        lead = f"{words.count_text(count)}; " if not count.ok else ""
+        return "not_random", f"{lead}the mask is not random: {_first(failures)}", failures
     if not count.ok:
         return _count_judgement(words, count, failures)
-    if failures:
-        return "not_random", "the mask is not random: " + _first(failures), failures
     if count.tested:
         return None, f"{words.count_text(count)}; values and mask look right", failures
     return None, f"every unit has {words.src} ~ 0 and reads either way: values look right", failures
@@ -431,54 +509,67 @@ def _judgement(words, bad, explained_by, count, failures, size):
 def _values_judgement(words, bad, explained_by, count, failures, size):
     """Some values are neither 0 nor kept: say which scale explains them, if one does, and what
     else the count and the structure show."""
-    src, drop_prob = words.src, words.drop_prob
-    factor = 1.0 / (1.0 - drop_prob)
-    code = explained_by[0] if explained_by else None
-    diagnosis = None
-    if code == "no_scaling":
-        diagnosis = "no_scaling"
-        message = (f"kept values equal {src} instead of {words.kept} = {factor:.4g} * {src}: divide "
-                   f"the kept units by the keep probability {1.0 - drop_prob:g} in train mode "
-                   "(inverted dropout)")
-    elif code == "keep_probability":
-        diagnosis = "keep_probability"
-        message = (f"kept values are {src}/{drop_prob:g} = {explained_by[1]:.4g} * {src}, "
-                   f"expected {words.kept} = {factor:.4g} * {src}: {words.convention}")
-    elif explained_by:  # the student's own constant scale
-        message = (f"{bad.count} of {size} values are neither 0 nor {words.kept}: the kept "
-                   f"values are {explained_by[1]:.4g} * {src}, expected {factor:.4g} * {src}")
-    else:
+    kind, scale = explained_by[:2] if explained_by else (None, None)
+    diagnosis, message = _scale_judgement(words, kind, scale, count)
+    if explained_by is None:
         message = (f"{bad.count} of {size} values are neither 0 nor {words.kept}, e.g. "
                    f"{_value(bad.value)} at {_fmt_index(bad.index)} where "
-                   f"{_kept_short(src, drop_prob)} = {bad.kept:.6g}")
+                   f"{_kept_short(words.src, words.drop_prob)} = {bad.kept:.6g}")
+    elif kind is None or kind == "inverse_scaling":  # a constant factor of the student's own
+        message = (f"{bad.count} of {size} values are neither 0 nor {words.kept}: the kept "
+                   f"values are {scale:.4g} * {words.src}, expected {words.factor:.4g} * {words.src}")
     also = []
-    if not count.ok:
+    if diagnosis == "normal_draw":
+        also.append(words.normal_text(count, scale))
+    elif not count.ok:
         also.append(words.count_failure(count))
     if failures:
+        diagnosis = "not_random"
         also.append("the mask is not random: " + _first(failures))
+    elif kind == "no_scaling" and count.tested and count.dropped == 0 and not count.ok:
+        diagnosis = "no_dropout"
     if also:
         message += "; also " + "; ".join(also)
     return diagnosis, message
 
 
+def _scale_judgement(words, kind, scale, count):
+    """(diagnosis, message) for kept values ``source * scale`` where ``kind`` names the scale."""
+    src = words.src
+    if kind == "no_scaling":
+        return "no_scaling", (f"kept values equal {src} instead of {words.kept} = "
+                              f"{words.factor:.4g} * {src}: divide the kept units by the keep "
+                              f"probability {1.0 - words.drop_prob:g} in train mode (inverted "
+                              "dropout)")
+    if kind == "inverse_scaling":
+        return "inverse_scaling", ""
+    if kind != "by_drop":
+        return None, ""
+    lead = (f"kept values are {src}/{words.drop_prob:g} = {scale:.4g} * {src}, expected "
+            f"{words.kept} = {words.factor:.4g} * {src}: ")
+    if words.fits_keep_reading(count):
+        return "keep_probability", lead + words.convention
+    code = "normal_draw" if words.normal_form(count, scale) else "scaled_by_drop"
+    return code, lead + words.divide_by_keep
+
+
 def _count_judgement(words, count, failures):
-    """The values are right but the count failed: a pattern, nothing or everything dropped, or
-    the fraction of the other reading of p."""
-    drop_prob = words.drop_prob
-    flipped = 1.0 - drop_prob
-    if failures:
-        return ("not_random", f"{words.count_text(count)}; the mask is not random: "
-                              f"{_first(failures)}", failures)
+    """The values are right, the mask has no pattern, but the count failed: nothing or everything
+    dropped, or the fraction of the other reading of p, or of a normal mask."""
     if count.dropped in (0, count.tested):
         constant = "no unit was dropped" if count.dropped == 0 else "every unit was dropped"
-        return "not_random", words.count_failure(count), [constant]
-    if (abs(flipped - drop_prob) > 1e-12
-            and binomial_p_values(count.tested, flipped)[count.dropped] >= PLAUSIBLE):
+        code = "no_dropout" if count.dropped == 0 else "all_zero"
+        return code, words.count_failure(count), failures + [constant]
+    drop_prob = words.drop_prob
+    if words.fits_keep_reading(count):
         message = (f"{words.count_text(count)}: the dropped fraction matches the keep probability "
-                   f"{flipped:g}, not the drop probability {drop_prob:g}; {words.convention}")
+                   f"{1.0 - drop_prob:g}, not the drop probability {drop_prob:g}; "
+                   f"{words.convention}")
         if words.p_means == "keep":
             message += f", so drop each unit with probability 1 - p = {drop_prob:g}"
         return "keep_probability", message, failures
+    if words.normal_form(count, words.factor):
+        return "normal_draw", words.normal_text(count, words.factor), failures
     return None, words.count_failure(count), failures
 
 
