@@ -26,6 +26,7 @@ from urllib.parse import quote
 import jinja2
 
 from grader.atomic import atomic_text_writer, write_text_atomic
+from grader.report.hints import class_hints
 from grader.report.wording import fraction_text
 from grader.results import STATUSES
 
@@ -290,6 +291,7 @@ class ClassReport:
     top_failures: tuple = ()  # the first few failure groups, for the overview
     hardest: tuple = ()  # of OutputStat: the outputs fewest students passed, for the overview
     statuses: tuple = field(default_factory=tuple)  # legend: (status, glyph, label)
+    hints: tuple = ()  # of hints.ConventionHint: the class may have been taught another convention
 
 
 # --------------------------------------------------------------------------- helpers
@@ -643,6 +645,7 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         hardest=tuple(sorted((o for o in stats if o.students and o.passed < o.students),
                              key=lambda o: (o.passed / o.students, o.number))[:HARDEST_OUTPUTS]),
         statuses=tuple((s, STATUS_GLYPHS[s], STATUS_LABELS[s]) for s in STATUSES),
+        hints=class_hints(batch, assignment),
     )
 
 
