@@ -36,7 +36,7 @@ from grader.assignment.spec import load_spec
 from grader.errors import GraderError
 from grader.handout_spec import HANDOUT_SPEC_NAME, handout_spec_text
 from grader.handout_text import handout_words, rewrap
-from grader.judge import dropout, tolerance
+from grader.judge import dropout, exact, mask_structure, tolerance
 from grader.source_copy import standalone_source
 
 TEMPLATE_DIRNAME = "student_template"
@@ -62,8 +62,9 @@ RENDERED_FILES = {
     "code_base/layers.py": "code_base/layers.py.j2",
 }
 # Grader modules handed out as standalone copies: hand-out file -> module. The dropout statistics
-# are the grader's own, with the tolerance rule they use.
-COPIED_MODULES = {"kit/tolerance.py": tolerance, "kit/dropout_stats.py": dropout}
+# are the grader's own, with the modules they import (source_copy refuses any it is not given).
+COPIED_MODULES = {"kit/tolerance.py": tolerance, "kit/exact.py": exact,
+                  "kit/mask_structure.py": mask_structure, "kit/dropout_stats.py": dropout}
 INPUTS_DIRNAME = "input_files"
 
 

@@ -15,11 +15,11 @@ import pytest
 import reference
 from grader.assignment import ops
 from grader.diagnosis.catalogue import CATALOGUE, explain
-from grader.diagnosis.cases import MISTAKES
-from grader.diagnosis.diagnoser import Diagnoser
-from grader.diagnosis.matching import printed_precision
-from grader.assignment.generate import compute_expected, make_inputs
-from grader.pipeline import grade_submission
+from grader.diagnosis.cases import MISTAKES, Inapplicable
+from grader.diagnosis.diagnoser import Diagnoser, make_case, variants_for
+from grader.diagnosis.matching import matches, printed_precision
+from grader.assignment.generate import compute_expected, make_inputs, write_expected, write_inputs
+from grader.pipeline import grade_submission, load_context
 from grader.intake.reading import CountMismatch
 from grader.assignment.spec import load_spec
 
@@ -201,9 +201,11 @@ def mistake_students(assignment, inputs, expected):
         ("all_zero", "conv_backward_out_dw", values_text(np.zeros((2, 3, 3, 3)))),
         ("scaled_at_test", "dropout_forward_out_test", rows_text(drop_f["x"] * 0.7)),
         ("scaled_at_test", "dropout_backward_out_test", rows_text(drop_b["dout"] / 0.2)),
+        ("scaled_at_test", "dropout_forward_out_test", rows_text(drop_f["x"] * 0.3)),
         ("dropout_at_test", "dropout_backward_out_test", rows_text(drop_b["dout"] * keep_b / 0.2)),
         ("keep_probability", "dropout_forward_out_train", rows_text(drop_f["x"] * ~keep_f / 0.3)),
         ("keep_probability", "dropout_backward_out_train", rows_text(drop_b["dout"] * ~keep_b / 0.8)),
+        ("scaled_by_drop", "dropout_forward_out_train", rows_text(drop_f["x"] * keep_f / 0.3)),
         ("no_scaling", "dropout_forward_out_train", rows_text(drop_f["x"] * keep_f)),
         ("inverse_scaling", "dropout_forward_out_train", rows_text(drop_f["x"] * keep_f * 0.7)),
         ("no_dropout", "dropout_forward_out_train", rows_text(drop_f["x"])),
@@ -217,6 +219,35 @@ def mistake_students(assignment, inputs, expected):
     return students
 
 
+def cs231n_students(assignment, inputs):
+    """(code, output file, file text) for the dropout code of real CS231n students that the
+    catalogue learned from, run on a CS231n spec's inputs with its own p (either reading)."""
+    x = role_arrays(assignment, inputs, "dropout_forward")["x"]
+    dout = role_arrays(assignment, inputs, "dropout_backward")["dout"]
+    p = assignment.problem("dropout_forward").params["p"]
+    p_backward = assignment.problem("dropout_backward").params["p"]
+    q = assignment.problem("dropout_forward").drop_prob
+    rng = np.random.default_rng(231)
+    draws = rng.standard_normal(x.shape)
+    uniform = rng.random(x.shape)
+    row_mask = np.ones((1, x.shape[1]))
+    row_mask[rng.random((1, x.shape[1])) < p] = 0  # one mask row for the whole batch
+    # The other hand-out's reading of p: keep where this one drops, and the reverse.
+    other_era = (x * (uniform < p) / p if assignment.dropout_p_means == "drop"
+                 else x * (uniform >= p) / (1 - p))
+    return [
+        ("normal_draw", "dropout_forward_out_train", rows_text(x * (draws < p) / p)),
+        ("normal_draw", "dropout_forward_out_train", rows_text(x * (draws > p) / (1 - p))),
+        ("not_random", "dropout_forward_out_train", rows_text(x * row_mask / p)),
+        ("keep_probability", "dropout_forward_out_train", rows_text(other_era)),
+        ("scaled_by_drop", "dropout_forward_out_train", rows_text(x * (uniform >= q) / q)),
+        ("scaled_at_test", "dropout_forward_out_test", rows_text(x * p)),
+        ("scaled_at_test", "dropout_forward_out_test", rows_text(x * (1 - p))),
+        ("scaled_at_test", "dropout_backward_out_test", rows_text(dout * p_backward)),
+        ("scaled_at_test", "dropout_backward_out_test", rows_text(dout * (1 - p_backward))),
+    ]
+
+
 def student_ids(students):
     return [f"{code}-{output}" for code, output, _ in students]
 
@@ -224,6 +255,11 @@ def student_ids(students):
 _ASSIGNMENT = load_spec(SPEC)
 _INPUTS = make_inputs(_ASSIGNMENT)
 _STUDENTS = mistake_students(_ASSIGNMENT, _INPUTS, compute_expected(_ASSIGNMENT, _INPUTS))
+CS231N_ERAS = ("cs231n_2017", "cs231n_2018")  # dropout's p drops, then keeps
+_CS231N_STUDENTS = []
+for _era in CS231N_ERAS:
+    _spec = load_spec(ROOT / "examples" / "specs" / f"{_era}.toml")
+    _CS231N_STUDENTS += [(_era, *student) for student in cs231n_students(_spec, make_inputs(_spec))]
 
 
 class TestSimulatedStudents:
@@ -249,11 +285,74 @@ class TestSimulatedStudents:
         assert "Likely: " in check.full_message or code in ("missing_file", "nonfinite", "parse_error")
 
     def test_every_catalogued_mistake_has_a_student(self):
-        simulated = {code for code, _, _ in _STUDENTS}
+        # normal_draw: on the default assignment a normal mask is either caught by its scaling
+        # alone or drops close to p or 1 - p; the CS231n students below make it.
+        simulated = {code for code, _, _ in _STUDENTS} | {code for _, code, _, _ in _CS231N_STUDENTS}
         catalogued = {m.code for m in MISTAKES}
         # not_accumulated on max-pooling needs overlapping windows: tested on the NHWC spec below.
         assert catalogued - simulated == set()
         assert set(DESIGN_CODES) <= simulated
+
+
+@pytest.fixture(scope="module")
+def cs231n_contexts(tmp_path_factory):
+    """Each CS231n spec's grading context, its inputs and expected outputs written to disk."""
+    contexts = {}
+    for era in CS231N_ERAS:
+        spec = ROOT / "examples" / "specs" / f"{era}.toml"
+        folder = tmp_path_factory.mktemp(era)
+        assignment = load_spec(spec)
+        write_inputs(assignment, folder / "in")
+        write_expected(assignment, folder / "in", folder / "exp")
+        contexts[era] = load_context(spec, folder / "in", folder / "exp")
+    return contexts
+
+
+@pytest.mark.parametrize("era, code, output, text", _CS231N_STUDENTS,
+                         ids=[f"{era}-{code}-{output}-{i}"
+                              for i, (era, code, output, _) in enumerate(_CS231N_STUDENTS)])
+def test_real_students_dropout_under_both_readings_of_p(tmp_path, cs231n_contexts, era, code,
+                                                        output, text):
+    """The dropout mistakes of real CS231n students, under the spec that reads p as drop (2017)
+    and as keep (2018): each is named, in the spec's own terms."""
+    context = cs231n_contexts[era]
+    files = texts(context.assignment, correct_outputs(context.assignment, context.inputs, seed=5))
+    files[output + ".csv"] = text
+    folder = write_submission(tmp_path / "e0000000x" / "output_files", files)
+    checks = {c.output: c for c in grade_submission(folder.parent, context).checks}
+    check = checks[output]
+    assert check.status == "fail" and check.diagnosis_code == code, check.full_message
+    assert all(c.status == "pass" for name, c in checks.items() if name != output)
+    message = check.diagnosis.message
+    if code == "normal_draw":
+        assert "np.random.randn(*x.shape)" in message and "np.random.rand(*x.shape)" in message
+    if code == "not_random":
+        assert "every row of your output has the same mask" in message
+    if code in ("keep_probability", "scaled_by_drop"):
+        meaning = "KEEPING" if era == "cs231n_2018" else "DROPPING"
+        assert f"is the probability of {meaning} a unit" in message, message
+    assert not re.search(r"[.!?]\s+[A-Z]", message), message  # one sentence
+
+
+@pytest.mark.parametrize("era", CS231N_ERAS)
+def test_each_dropout_variant_is_judged_as_its_own_mistake(era):
+    """Every form of every train-mode dropout mistake, drawn once on a CS231n spec's 2,500-unit
+    dropout_forward, is what the judge (the one engine) names it: the variants and the judge
+    agree."""
+    assignment = load_spec(ROOT / "examples" / "specs" / f"{era}.toml")
+    inputs = make_inputs(assignment)
+    output = assignment.output("dropout_forward_out_train")
+    case = make_case(assignment, output, inputs, None)
+    diagnoser = Diagnoser(assignment, inputs, None)
+    forms = 0
+    for mistake, found in variants_for(case):
+        if isinstance(found, Inapplicable):
+            continue
+        for variant in found:
+            assert matches(variant, variant.values, output.rtol, output.atol), (mistake.code, variant.message)
+            assert diagnoser.diagnose_values(output, variant.values).code == mistake.code
+            forms += 1
+    assert forms == 15
 
 
 def test_messages_are_one_sentence_without_expected_values(context, assignment, inputs, expected):
@@ -427,14 +526,14 @@ def test_nhwc_course_layout_flip_and_overlapping_pool():
 
 
 def test_keep_probability_course_is_told_its_own_convention():
-    assignment, inputs, expected, diagnoser = _spec_setup("keep_probability.toml")
+    assignment, inputs, expected, diagnoser = _spec_setup("cs231n_2018.toml")
     train = assignment.output("dropout_forward_out_train")
     x = inputs["dropout_forward_in_x"]
-    # p = 0.7 means keep; a student who reads it as the drop probability keeps 30%, scales 1/0.3.
-    keep = np.random.default_rng(9).random(x.shape) < 0.3
-    diagnosis = diagnoser.diagnose_values(train, x * keep / 0.3)
+    # p = 0.25 means keep; a student who reads it as the drop probability keeps 75%, scales 1/0.75.
+    keep = np.random.default_rng(9).random(x.shape) < 0.75
+    diagnosis = diagnoser.diagnose_values(train, x * keep / 0.75)
     assert diagnosis.code == "keep_probability"
-    assert "KEEPING" in diagnosis.message and "p = 0.7" in diagnosis.message
+    assert "KEEPING" in diagnosis.message and "p = 0.25" in diagnosis.message
 
 
 def test_matching_uses_the_grading_rule():

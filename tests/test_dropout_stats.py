@@ -1,4 +1,4 @@
-"""grader.judge.dropout: the exact distributions, the false-fail rate on thousands of simulated correct
+"""grader.judge.dropout and its exact distributions (grader.judge.exact): the false-fail rate on thousands of simulated correct
 outputs at the default shapes, and the power against the catalogued wrong outputs (with diagnoses)."""
 import itertools
 import json
@@ -11,13 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.judge.dropout import (
-    ALPHA,
-    TESTS,
-    DropoutVerdict,
+from grader.judge.dropout import ALPHA, TESTS, DropoutVerdict, check_dropout_train
+from grader.judge.exact import (
     binomial_p_value,
     binomial_pmf,
-    check_dropout_train,
     runs_p_value,
     spread_p_value,
     two_sided_p_values,
@@ -215,11 +212,12 @@ def wrong_output(kind, source, p, rng):
 DIAGNOSES = {
     "keep_probability": "keep_probability",
     "keep_probability_count": "keep_probability",
-    "keep_probability_scale": "keep_probability",
+    # The mask drops with the right probability: only the scaling reads p the other way.
+    "keep_probability_scale": "scaled_by_drop",
     "no_scaling": "no_scaling",
     "first_k_dropped": "not_random",
-    "all_kept_scaled": "not_random",
-    "all_kept_identity": "no_scaling",
+    "all_kept_scaled": "no_dropout",
+    "all_kept_identity": "no_dropout",
     "whole_rows_dropped": "not_random",
     "checkerboard": "not_random",
     "sorted_mask": "not_random",
@@ -234,14 +232,17 @@ def test_wrong_outputs_fail_with_their_diagnosis(settings, kind):
             got = wrong_output(kind, source, p, np.random.default_rng(seed))
             verdict = check_dropout_train(got, source, p, 1e-5, 1e-5, source_name=source_name)
             assert not verdict.passed, (name, seed, verdict.describe())
-            assert verdict.diagnosis == DIAGNOSES[kind], (name, seed, verdict.describe())
+            # A mask drawn for one row can drop every column of a small output: nothing kept.
+            expected = DIAGNOSES[kind] if got.any() else "all_zero"
+            assert verdict.diagnosis == expected, (name, seed, verdict.describe())
             if verdict.diagnosis == "not_random":
                 assert verdict.structure_failures
 
 
 def test_a_wrong_rate_is_not_called_a_pattern(settings):
     _, source, p, _ = settings[0]
-    got = source / (1 - p) * (np.random.default_rng(5).random(source.shape) >= 0.5)
+    # 45% dropped: neither 30%, nor 70% (p read as keep), nor the 62% of randn(...) > 0.3.
+    got = source / (1 - p) * (np.random.default_rng(5).random(source.shape) >= 0.45)
     verdict = check_dropout_train(got, source, p, 1e-5, 1e-5)
     assert not verdict.passed and verdict.diagnosis is None and not verdict.structure_failures
     assert "accepted" in verdict.message and "binomial p-value" in verdict.message
@@ -258,10 +259,11 @@ def test_values_neither_zero_nor_kept(settings):
     assert "at (4, 7)" in verdict.message
     # The zeros still define the mask: the wrong value is a kept unit, counted as kept.
     assert verdict.tested == 400 and verdict.dropped == int(np.count_nonzero(got == 0))
-    # Multiplied by (1-p) instead of divided: explained by no known mistake.
+    # Multiplied by (1-p) instead of divided.
     got = source * (1 - p) * (np.random.default_rng(3).random(source.shape) >= p)
     verdict = check_dropout_train(got, source, p, 1e-5, 1e-5)
-    assert verdict.diagnosis is None and verdict.bad_values > 50
+    assert verdict.diagnosis == "inverse_scaling" and verdict.bad_values > 50
+    assert verdict.kept_scale == pytest.approx(1 - p)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -275,7 +277,8 @@ def test_wrong_kept_values_count_every_unit(settings, scale, shown):
     v = check_dropout_train(x * keep * scale, x, p)
     dropped = int(np.count_nonzero(~keep))
     assert dropped == 115  # 28.75% of 400: on target
-    assert not v.passed and v.bad_values == 400 - dropped and v.diagnosis is None
+    assert not v.passed and v.bad_values == 400 - dropped
+    assert v.diagnosis == ("inverse_scaling" if scale == 0.7 else None)
     assert (v.tested, v.dropped, v.mask_defined) == (400, dropped, True)
     assert v.p_value == pytest.approx(binomial_p_value(dropped, 400, p))
     assert v.accepted_interval[0] < dropped < v.accepted_interval[1]
@@ -307,7 +310,7 @@ def test_wrong_kept_values_with_a_wrong_count_or_pattern_say_so(settings):
     _, x, p, _ = settings[0]
     # Every unit kept, unscaled: test mode in train mode.
     v = check_dropout_train(x.copy(), x, p, 1e-5, 1e-5)
-    assert v.diagnosis == "no_scaling" and (v.tested, v.dropped) == (400, 0)
+    assert v.diagnosis == "no_dropout" and (v.tested, v.dropped) == (400, 0)
     assert v.message.endswith("; also dropped 0 / 400 (0.0%), accepted 74-170 for drop "
                               "probability 0.3: no unit was dropped")
     # The first 120 units dropped, the rest multiplied by 0.7.
@@ -379,10 +382,11 @@ def test_a_keep_probability_course_is_told_in_its_own_terms(settings):
                                     "the drop probability 0.3; this assignment's p = 0.7 is the "
                                     "probability of KEEPING a unit, so drop each unit with "
                                     "probability 1 - p = 0.3")
-    assert scaled.diagnosis == "keep_probability"
+    # Divided by 0.3 but 30% dropped, as p = 0.7 keeping asks: only the scaling is wrong.
+    assert scaled.diagnosis == "scaled_by_drop"
     assert scaled.message == ("kept values are x/0.3 = 3.333 * x, expected x/p = x/0.7 = "
-                              "1.429 * x: this assignment's p = 0.7 is the probability of "
-                              "KEEPING a unit")
+                              "1.429 * x: divide the kept units by this assignment's p = 0.7, the "
+                              "probability of KEEPING a unit, not by 1 - p = 0.3")
     assert unscaled.diagnosis == "no_scaling"
     assert unscaled.message.startswith("kept values equal x instead of x/p = x/0.7 = 1.429 * x: "
                                        "divide the kept units by the keep probability 0.7")
@@ -417,16 +421,16 @@ def test_the_course_p_must_agree_with_the_drop_probability():
     check_dropout_train(zeros, zeros, round(1 - 0.7, 12), course_p=0.7, p_means="keep")
 
 
-def calls_drop_p(text):
-    """Whether ``text`` calls the drop probability 0.3 "p" in a course whose p = 0.7 (keep);
-    "1 - p = 0.3" is right."""
-    return re.search(r"(?<!1 - )\bp = 0\.3", text) is not None
+def calls_drop_p(text, drop_prob=0.3):
+    """Whether ``text`` calls the drop probability (0.3) "p" in a course whose p is the keep
+    probability (0.7); "1 - p = 0.3" is right."""
+    return re.search(r"(?<!1 - )\bp = " + re.escape(f"{drop_prob:g}") + r"\b", text) is not None
 
 
 @pytest.fixture(scope="module")
 def keep_course(tmp_path_factory):
-    """examples/specs/keep_probability.toml with its inputs and expected outputs."""
-    spec = ROOT / "examples" / "specs" / "keep_probability.toml"
+    """examples/specs/cs231n_2018.toml (p = 0.25 keeps) with its inputs and expected outputs."""
+    spec = ROOT / "examples" / "specs" / "cs231n_2018.toml"
     folder = tmp_path_factory.mktemp("keep_course")
     assignment = load_spec(spec)
     write_inputs(assignment, folder / "in")
@@ -434,26 +438,26 @@ def keep_course(tmp_path_factory):
     return load_context(spec, folder / "in", folder / "exp"), folder
 
 
-@pytest.mark.parametrize("case", ["drops 70%", "correct"])
+@pytest.mark.parametrize("case", ["drops 25%", "correct"])
 def test_grading_a_keep_probability_course(keep_course, case):
     context, folder = keep_course
     x = context.inputs["dropout_forward_in_x"]
     rng = np.random.default_rng(0)
-    keep = rng.random(x.shape) >= (0.7 if case == "drops 70%" else 0.3)
+    keep = rng.random(x.shape) >= (0.25 if case == "drops 25%" else 0.75)
     submission = folder / case / "output_files"
     submission.mkdir(parents=True)
-    np.savetxt(submission / "dropout_forward_out_train.csv", x * keep / 0.7)
+    np.savetxt(submission / "dropout_forward_out_train.csv", x * keep / 0.25)
     result = grade_submission(submission.parent, context)
     check = next(c for c in result.checks if c.output == "dropout_forward_out_train")
     verdict_message = check.message
-    assert "for drop probability 0.3" in verdict_message and "for p =" not in verdict_message
-    assert "DROPPING" not in verdict_message and not calls_drop_p(check.figures)
-    assert check.dropout.course_p == 0.7 and check.dropout.p_means == "keep"
+    assert "for drop probability 0.75" in verdict_message and "for p =" not in verdict_message
+    assert "DROPPING" not in verdict_message and not calls_drop_p(check.figures, 0.75)
+    assert check.dropout.course_p == 0.25 and check.dropout.p_means == "keep"
     if case == "correct":
         assert check.status == "pass"
     else:
         assert check.status == "fail" and check.diagnosis_code == "keep_probability"
-        assert "this assignment's p = 0.7 is the probability of KEEPING a unit" in verdict_message
+        assert "this assignment's p = 0.25 is the probability of KEEPING a unit" in verdict_message
 
 
 # --------------------------------------------------------------------------------------------------
@@ -544,3 +548,62 @@ def test_nan_is_a_bad_value_and_arguments_are_checked():
         check_dropout_train(np.zeros((2, 2)), np.zeros((2, 2)), 1.0, 1e-5, 1e-5)
     with pytest.raises(ValueError, match="both rtol and atol"):
         check_dropout_train(np.zeros((2, 2)), np.zeros((2, 2)), 0.3, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mistakes seen in real students' code, under both readings of p (the two CS231n specs)
+# --------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["cs231n_2017", "cs231n_2018"])
+def cs231n_forward(request):
+    """dropout_forward of a CS231n spec: (x, drop probability, the course's p, what p means)."""
+    assignment = load_spec(ROOT / "examples" / "specs" / f"{request.param}.toml")
+    problem = assignment.problem("dropout_forward")
+    x = make_inputs(assignment)["dropout_forward_in_x"]
+    return x, problem.drop_prob, problem.params["p"], assignment.dropout_p_means
+
+
+def judge(got, course):
+    x, drop_prob, course_p, p_means = course
+    return check_dropout_train(got, x, drop_prob, 1e-5, 1e-5, course_p=course_p, p_means=p_means)
+
+
+@pytest.mark.parametrize("form", ["keep reading: randn < p, / p", "drop reading: randn > p, / (1-p)"])
+def test_a_normal_mask_is_named_not_called_keep_probability(cs231n_forward, form):
+    """``np.random.randn(*x.shape) < p``: a normal draw keeps Phi(p) of the units (60% at p =
+    0.25), a fraction that fits neither reading of p."""
+    x, _, p, _ = cs231n_forward
+    for seed in range(POWER_SEEDS):
+        draws = np.random.default_rng(seed).standard_normal(x.shape)
+        got = x * (draws < p) / p if form.startswith("keep") else x * (draws > p) / (1 - p)
+        v = judge(got, cs231n_forward)
+        assert v.diagnosis == "normal_draw", (seed, v.describe())
+        assert f"np.random.randn(...) {'<' if form.startswith('keep') else '>'} {p:g}" in v.message
+
+
+@pytest.mark.parametrize("scaled_by", ["1/p", "1/(1-p)"])
+def test_one_mask_row_broadcast_over_the_batch_is_not_random(cs231n_forward, scaled_by):
+    """``mask = np.ones((1, D)); mask[np.random.rand(1, D) < p] = 0; out = x * mask / p``: whole
+    columns dropped; the structure is the mistake (and the scaling, when it is wrong)."""
+    x, drop_prob, p, _ = cs231n_forward
+    for seed in range(POWER_SEEDS):
+        mask = np.ones((1, x.shape[1]))
+        mask[np.random.default_rng(seed).random((1, x.shape[1])) < p] = 0
+        got = x * mask / (p if scaled_by == "1/p" else 1 - p)
+        v = judge(got, cs231n_forward)
+        assert v.diagnosis == "not_random" and v.structure_failures, (seed, v.describe())
+        assert "the mask is not random: " in v.message
+        if v.kept_scale != pytest.approx(1 / (1 - drop_prob)):
+            assert v.message.startswith("kept values are x/") or " values are neither 0 nor " in v.message
+
+
+def test_keep_probability_needs_the_keep_readings_fraction(cs231n_forward):
+    """Kept units scaled by 1/(drop probability): p read as keep only when the dropped fraction
+    fits that reading too; with the right fraction, only the scaling is wrong."""
+    x, drop_prob, _, _ = cs231n_forward
+    rng = np.random.default_rng(4)
+    swapped = judge(x * (rng.random(x.shape) < drop_prob) / drop_prob, cs231n_forward)
+    assert swapped.diagnosis == "keep_probability", swapped.describe()
+    scaled = judge(x * (rng.random(x.shape) >= drop_prob) / drop_prob, cs231n_forward)
+    assert scaled.diagnosis == "scaled_by_drop", scaled.describe()
+    assert "divide the kept units by " in scaled.message

@@ -54,9 +54,10 @@ def test_default_assignment_matches_design_table():
 
 
 def test_keep_probability_is_converted_to_drop_probability():
-    a = load_spec(ROOT / "examples/specs/keep_probability.toml")
-    assert a.problem("dropout_forward").drop_prob == pytest.approx(0.3)
-    assert a.problem("dropout_forward").params == {"p": 0.7}
+    a = load_spec(ROOT / "examples/specs/cs231n_2018.toml")
+    assert a.problem("dropout_forward").drop_prob == pytest.approx(0.75)
+    assert a.problem("dropout_forward").params == {"p": 0.25}
+    assert load_spec(ROOT / "examples/specs/cs231n_2017.toml").problem("dropout_forward").drop_prob == 0.3
 
 
 def test_nhwc_spec_shapes_are_in_file_layout():

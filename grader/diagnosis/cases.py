@@ -10,12 +10,6 @@ import numpy as np
 from grader.assignment import ops
 
 
-# A correct dropout output fails the statistical check with probability <= 1e-6 (dropout_stats);
-# a diagnosis resting on chance (no unit dropped, a dropped fraction far from p) uses the same level.
-CHANCE = 1e-6
-Z_CHANCE = 4.9  # two-sided normal tail ~ 1e-6
-
-
 class Inapplicable(Exception):
     """The assignment's parameters rule a mistake out; ``reason`` says why (for the audit)."""
 
@@ -161,8 +155,8 @@ PRECEDENCE = (
     "missing_bias", "bias_broadcast", "transposed_kernel", "not_accumulated", "all_positions",
     "pool_mask_only", "last_element", "average_pool", "pad_convention", "pad_ignored",
     "stride_ignored", "batch_mean", "dx_padded", "off_by_one_size", "one_sample", "scaled_at_test",
-    "dropout_at_test", "no_dropout", "keep_probability", "no_scaling", "inverse_scaling",
-    "wrong_input", "not_random",
+    "dropout_at_test", "no_dropout", "keep_probability", "normal_draw", "no_scaling",
+    "scaled_by_drop", "inverse_scaling", "wrong_input", "not_random",
 )
 MISTAKES = []  # in PRECEDENCE order, whatever order the family modules register in
 

@@ -50,6 +50,11 @@ CATALOGUE = {
                         "probability) and scale them by its inverse",
     "no_scaling": "you did not scale the kept units; inverted dropout divides them by the keep "
                   "probability in train mode",
+    "scaled_by_drop": "you divided the kept units by the drop probability; inverted dropout "
+                      "divides them by the keep probability, 1 - (drop probability)",
+    "normal_draw": "you drew the dropout mask from a normal distribution (np.random.randn), which "
+                   "keeps another fraction of the units than p says; compare uniform numbers, "
+                   "np.random.rand(*x.shape), with p",
     "inverse_scaling": "you multiplied the kept units by the keep probability; inverted dropout "
                        "divides them by it",
     "no_dropout": "no unit was dropped in train mode; draw a random mask and zero the dropped units",

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from grader.judge.dropout import count_accepted
 from grader.judge.tolerance import allowance, within
 from grader.diagnosis import mistakes  # noqa: F401  (registers every mistake)
-from grader.diagnosis.cases import CHANCE, MISTAKES, Case, Inapplicable, Unrunnable, Variant
+from grader.diagnosis.cases import MISTAKES, Case, Inapplicable, Unrunnable, Variant
 from grader.diagnosis.catalogue import diagnosis, explain
 from grader.diagnosis.matching import matches, printed_precision
 
@@ -178,8 +179,8 @@ class Diagnoser:
         if not output.statistical:
             return None if expected is not None and not expected.any() else explain("all_zero")
         case = self.case(output)
-        if case.drop_prob ** output.size > CHANCE:
-            return None  # a correct mask may drop everything
+        if count_accepted(output.size, output.size, case.drop_prob):
+            return None  # the dropout check accepts a mask that drops everything
         return diagnosis("all_zero", "every value is 0: no unit was kept; keep a unit where the "
                                      "random number is >= p and multiply, do not overwrite, "
                                      f"{case.source_role} by the mask")

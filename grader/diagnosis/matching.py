@@ -1,15 +1,17 @@
 """Whether a student's values match a mistake's variant: the rule of grader/judge/tolerance.py
 with the variant as the reference, widened by the rounding of the digits the student printed, and
-the special rules of scaled, swapped and patterned variants.
+the rules of scaled and judged variants. A dropout train output is matched by asking
+grader/judge/dropout.py, the one engine that decides dropout mistakes with exact statistics.
 """
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
 from grader.assignment import ops
+from grader.judge.dropout import check_dropout_train
 from grader.judge.tolerance import allowance, within
-from grader.diagnosis.cases import CHANCE, Z_CHANCE
 
 
 # Printed precision: the most significant digits or decimals a value can be checked against.
@@ -134,56 +136,75 @@ def _rule_scaled(variant, got, rtol, atol, slack):
     return bool(np.all(np.abs(got - ref)[kept] <= allowed[kept]))
 
 
-def _rule_swapped_fraction(variant, got, rtol, atol, slack):
-    """Kept units correctly scaled, but the dropped fraction is that of the keep probability."""
-    _, source, drop_prob = variant.rule
-    if not _rule_scaled(replace(variant, rule=("scaled", source, 1 / (1 - drop_prob), "any")),
-                        got, rtol, atol, slack):
-        return False
-    n = got.size
-    dropped = int(np.count_nonzero(got == 0))
-    spread = math.sqrt(n * drop_prob * (1 - drop_prob)) or 1.0
-    z_right = (dropped - n * drop_prob) / spread
-    z_swapped = (dropped - n * (1 - drop_prob)) / spread
-    return abs(z_right) > Z_CHANCE and abs(z_swapped) < abs(z_right) and abs(z_swapped) <= Z_CHANCE
+@dataclass(frozen=True, eq=False)
+class Judged:
+    """A dropout train output as grader/judge/dropout.py judges it, the rule of a mistake's
+    variant: ``expect`` is the diagnosis the judge gives (or "pass"); the values are read in
+    ``order`` ("C", or "F": written in column-major order) and judged as dropout applied to
+    ``source`` (named ``source_name``: another input than the right one, for the gradient taken
+    from x). ``kept_scale`` (the kept values are ``source`` times it) and ``pattern`` ("rows":
+    every row the same mask, "columns", "block": the dropped units first in row-major order)
+    narrow the variant to one form of its mistake, for the sentence that names it."""
+
+    expect: str
+    source: np.ndarray
+    source_name: str
+    drop_prob: float
+    course_p: float | None = None
+    p_means: str = "drop"
+    kept_scale: float | None = None
+    pattern: str | None = None
+    order: str = "C"
 
 
-def _rule_mask_pattern(variant, got, rtol, atol, slack):
-    """A dropout mask with an obvious pattern: ``pattern`` 'rows' (every row the same mask),
-    'columns', or 'block' (the dropped units all at the start or end, in row-major order)."""
-    _, pattern = variant.rule
-    if got.ndim != 2:
-        got = got.reshape(got.shape[0], -1)
-    dropped = got == 0
-    if dropped.all() or not dropped.any():
-        return False
-    q = float(np.count_nonzero(dropped)) / dropped.size  # the student's own drop rate
-    rows, cols = dropped.shape
-    if pattern == "rows":  # every column all dropped or all kept
-        chance = (q ** rows + (1 - q) ** rows) ** cols
-        return rows > 1 and chance <= CHANCE and bool((dropped == dropped[:1]).all())
+def _rule_judged(variant, got, rtol, atol, slack):
+    judged = variant.rule[1]
+    values = got if judged.order == "C" else got.ravel().reshape(got.shape, order="F")
+    verdict = judge(values, judged, rtol, atol)
+    if judged.expect == "pass":
+        found = verdict.passed and (judged.order == "C" or not judge(got, judged, rtol, atol).passed)
+    else:
+        found = verdict.diagnosis == judged.expect
+    if found and judged.kept_scale is not None:
+        found = verdict.kept_scale is not None and math.isclose(verdict.kept_scale,
+                                                                judged.kept_scale, rel_tol=1e-9)
+    return found and (judged.pattern is None or _pattern_holds(got, judged.pattern))
+
+
+def judge(values, judged, rtol, atol):
+    """The DropoutVerdict of ``values`` under ``judged``'s reading; the few verdicts of the output
+    being diagnosed are kept, as its variants ask about the same values."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    source = np.ascontiguousarray(judged.source, dtype=np.float64)
+    return _cached_verdict(values.tobytes(), values.shape, source.tobytes(), judged.source_name,
+                           judged.drop_prob, judged.course_p, judged.p_means, rtol, atol)
+
+
+@lru_cache(maxsize=64)
+def _cached_verdict(values, shape, source, source_name, drop_prob, course_p, p_means, rtol, atol):
+    return check_dropout_train(np.frombuffer(values).reshape(shape),
+                               np.frombuffer(source).reshape(shape), drop_prob, rtol, atol,
+                               source_name=source_name, course_p=course_p, p_means=p_means)
+
+
+def _pattern_holds(got, pattern):
+    """Whether the zeros of ``got`` have exactly ``pattern``: 'rows' (every row the same mask),
+    'columns' (every column), or 'block' (all dropped units at the start or end, row-major)."""
+    dropped = (got if got.ndim == 2 else got.reshape(got.shape[0], -1)) == 0
+    if pattern == "rows":
+        return dropped.shape[0] > 1 and bool((dropped == dropped[:1]).all())
     if pattern == "columns":
-        chance = (q ** cols + (1 - q) ** cols) ** rows
-        return cols > 1 and chance <= CHANCE and bool((dropped == dropped[:, :1]).all())
+        return dropped.shape[1] > 1 and bool((dropped == dropped[:, :1]).all())
     flat = dropped.ravel()
-    n = flat.size
-    k = np.arange(1, n)
-    chance = float(np.sum(q ** k * (1 - q) ** (n - k) + (1 - q) ** k * q ** (n - k)))
-    return chance <= CHANCE and np.count_nonzero(flat[1:] != flat[:-1]) == 1
+    return int(np.count_nonzero(flat[1:] != flat[:-1])) == 1
 
 
 def _rule_fortran_scaled(variant, got, rtol, atol, slack):
-    """Read back in column-major order, every element is 0 or ``factor * source`` (some kept);
-    read in C order, it is not."""
+    """Read back in column-major order, a correct dropout output of ``source`` (kept values
+    ``factor * source``); read in C order, not one."""
     _, source, factor = variant.rule
-    right = replace(variant, rule=("scaled", source, factor, "any"))
-    if _rule_scaled(right, got, rtol, atol, slack):
-        return False
-    back = got.ravel().reshape(got.shape, order="F")
-    if np.ndim(slack):
-        slack = np.reshape(slack, -1).reshape(got.shape, order="F")
-    return _rule_scaled(right, back, rtol, atol, slack)
+    judged = Judged("pass", source, "x", 1.0 - 1.0 / factor, order="F")
+    return _rule_judged(replace(variant, rule=("judged", judged)), got, rtol, atol, slack)
 
 
-_RULES = {"scaled": _rule_scaled, "fortran_scaled": _rule_fortran_scaled, "swapped_fraction": _rule_swapped_fraction,
-          "mask_pattern": _rule_mask_pattern}
+_RULES = {"scaled": _rule_scaled, "fortran_scaled": _rule_fortran_scaled, "judged": _rule_judged}

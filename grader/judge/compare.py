@@ -117,20 +117,8 @@ def compare(got, expected, rtol=None, atol=None):
     abs_flat = int(np.argmax(abs_diff))
     max_abs_err = float(abs_diff.flat[abs_flat])
 
-    # Relative difference |got - expected| / |expected|: 0 where both are 0, unbounded (inf) where
-    # only expected is 0. Computed without dividing by zero.
     zero_expected = abs_expected == 0
-    with np.errstate(over="ignore"):  # 1e308 / 1e-3: capped below, so every figure stays finite
-        rel = np.divide(abs_diff, abs_expected, out=np.zeros_like(abs_diff), where=~zero_expected)
-    np.minimum(rel, np.finfo(np.float64).max, out=rel)
-    unbounded = zero_expected & (abs_diff > 0)
-    if unbounded.any():
-        rel_flat = int(np.argmax(unbounded))
-        max_rel_err = None
-    else:
-        rel_flat = int(np.argmax(rel))
-        max_rel_err = float(rel.flat[rel_flat])
-
+    rel_flat, max_rel_err = _greatest_relative(abs_diff, abs_expected, zero_expected)
     rel_error = float(np.max(abs_diff / np.maximum(REL_ERROR_FLOOR, np.abs(got) + abs_expected)))
 
     informative = ~(zero_expected & (got == 0))
@@ -166,6 +154,20 @@ def _finite_pair(got, expected):
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} holds NaN or Inf; only finite arrays can be compared")
     return got, expected
+
+
+def _greatest_relative(abs_diff, abs_expected, zero_expected):
+    """(flat index, value) of the greatest relative difference |got - expected| / |expected|: 0
+    where both are 0, unbounded (value None) where only expected is 0. Computed without dividing
+    by zero."""
+    with np.errstate(over="ignore"):  # 1e308 / 1e-3: capped below, so every figure stays finite
+        rel = np.divide(abs_diff, abs_expected, out=np.zeros_like(abs_diff), where=~zero_expected)
+    np.minimum(rel, np.finfo(np.float64).max, out=rel)
+    unbounded = zero_expected & (abs_diff > 0)
+    if unbounded.any():
+        return int(np.argmax(unbounded)), None
+    rel_flat = int(np.argmax(rel))
+    return rel_flat, float(rel.flat[rel_flat])
 
 
 def _index(flat, shape):

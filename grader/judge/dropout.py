@@ -46,11 +46,27 @@ pattern. tests/test_dropout_stats.py grades thousands of simulated correct outpu
 shapes (no failure; each test's p-values checked for validity) and the catalogued wrong ones (all
 fail, with their diagnosis).
 
-Diagnoses (DESIGN.md codes): ``no_scaling`` (kept values equal the source), ``keep_probability`` (p
-read as the probability of keeping: kept values scaled by 1/p, or a dropped fraction that is a
-plausible draw at 1-p with no structure in the mask), ``not_random`` (a structure test failed, or
-the mask is constant). Everything the messages show is the student's own output or the input it
-came from, never a hidden expected file.
+Diagnoses: this module decides every dropout train mistake, and grader/diagnosis/ asks it (one
+engine, one set of statistics). In order:
+
+- ``not_random``: a structure test failed, whatever else is wrong (a mask drawn for one row and
+  broadcast over the batch, the first units dropped in order);
+- ``no_dropout`` (no unit dropped, beyond chance) and ``all_zero`` (every unit dropped): a constant
+  mask, the kept values right or unscaled;
+- a wrong scale that explains every value: ``no_scaling`` (``source``), ``inverse_scaling``
+  (``source * (1-p)``), or ``source / p``: ``keep_probability`` when the dropped fraction fits the
+  keep reading too (a plausible draw at 1-p, and no less plausible than at p), ``normal_draw`` when
+  it fits a mask drawn from a normal distribution instead (below), else ``scaled_by_drop`` (the
+  kept units divided by the drop probability, the mask right);
+- right values, a failed count: ``keep_probability`` when the fraction is a plausible draw at
+  1-p, ``normal_draw`` when it is one at a normal mask's fraction.
+
+"Plausible" is a two-sided exact binomial p-value of at least ``PLAUSIBLE``. A normal mask is
+``np.random.randn(...) < p`` (p read as the keep probability: keeps Phi(p) of the units, scaled by
+1/p) or ``np.random.randn(...) > p`` (p read as the drop probability: keeps 1 - Phi(p), scaled by
+1/(1-p)), with the course's own p; it is named only when the count fails at the drop probability
+and the scale is that form's. Everything the messages show is the student's own output or the
+input it came from, never a hidden expected file.
 
 Wording: ``drop_prob`` is always the resolved DROP probability, and the messages call it "drop
 probability 0.3", never "p", as a course's own ``p`` may be the keep probability
@@ -59,36 +75,28 @@ probability 0.3", never "p", as a course's own ``p`` may be the keep probability
 them: ``x/p = x/0.7`` and "this assignment's p = 0.7 is the probability of KEEPING a unit" in a
 keep-probability course, ``x/(1-p) = x/0.7`` in a drop-probability one.
 
-Pure: no printing, no file I/O, no global random state. Grading a 20x20 output takes about 0.4 ms
-(the exact distributions are cached by size).
+The exact distributions live in grader/judge/exact.py and the structure tests in
+grader/judge/mask_structure.py. Pure: no printing, no file I/O, no global random state. Grading a
+20x20 output takes about 0.4 ms (the exact distributions are cached by size).
 """
 import hashlib
 import math
 from dataclasses import dataclass, fields
-from functools import lru_cache
 
 import numpy as np
 
 from grader.judge import tolerance
+from grader.judge.exact import accepted_interval, binomial_p_values
+from grader.judge.mask_structure import STRUCTURE_TESTS, probability_text, structure_tests
 
 ALPHA = 1e-6  # the largest probability that a correct implementation fails the check
 
 # The tests alpha is split over (Bonferroni): the count, then the seven structure tests.
-TESTS = ("count", "lines", "row spread", "column spread", "2x2 blocks", "runs (rows)",
-         "runs (columns)", "ends")
+TESTS = ("count",) + STRUCTURE_TESTS
 
-# Probabilities within this relative margin count as equal when summing "no more likely than the
-# observed" (floating-point ties; the same margin as scipy.stats.binomtest). It only makes the
-# p-values larger, that is, the tests more conservative.
-_TIE = 1 + 1e-7
-
-# A failed count is put down to p read as the keep probability only when the count is a plausible
-# draw at 1-p (two-sided p-value at least this) and the mask shows no structure.
+# A failed count is put down to another rate (p read as the keep probability, a normal mask) only
+# when the count is a plausible draw at that rate: its two-sided p-value is at least this.
 PLAUSIBLE = 1e-4
-
-# Chernoff exponents tried for the spread bound; any exponent gives a valid bound, the grid only
-# decides how tight it is (the optimum for a chi-square-like sum lies below 1/2).
-_LAMBDAS = np.linspace(0.005, 0.75, 150)
 
 
 @dataclass(frozen=True)
@@ -131,12 +139,13 @@ class DropoutVerdict:
     mask_defined: bool = True
     course_p: float | None = None  # the course's own p, as its spec states it
     p_means: str = "drop"  # what the course's p means: "drop" or "keep"
+    kept_scale: float | None = None  # the factor every kept value is ``source`` times, if one is
 
     def figures(self):
-        """The verdict's figures, JSON-ready: every field but the sentences and the fingerprint,
-        which a check keeps apart."""
+        """The verdict's figures, JSON-ready: every field but the sentences, the fingerprint,
+        which a check keeps apart, and the kept values' scale, which the diagnosis reads."""
         return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("message", "diagnosis", "mask_digest")}
+                if f.name not in ("message", "diagnosis", "mask_digest", "kept_scale")}
 
     @property
     def test_level(self):
@@ -159,7 +168,7 @@ class DropoutVerdict:
             lines.append(f"Dropped: {self.dropped} of {self.tested} units ({self.observed_fraction:.1%}); "
                          f"drop probability {p:g}" + "".join(f" ({note})" for note in notes))
             lines.append(f"Accepted: {lo} to {hi} dropped ({lo_f:.1%} to {hi_f:.1%}); two-sided exact "
-                         f"binomial p-value {_prob(self.p_value)}")
+                         f"binomial p-value {probability_text(self.p_value)}")
         elif not self.mask_defined:
             lines.append("Dropped: not counted (the values do not define a mask)")
         elif self.size:
@@ -217,6 +226,67 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
     rtol, atol = tolerance.resolve(rtol, atol)
     got = np.asarray(got, dtype=np.float64)
     source = np.asarray(source, dtype=np.float64)
+    drop_prob, course_p = _checked(got, source, drop_prob, alpha, source_name, course_p, p_means)
+    grid = (1, -1) if got.ndim <= 1 else (got.shape[0], -1)
+    got2, source2 = got.reshape(grid), source.reshape(grid)
+    level = alpha / len(TESTS)
+    factor = 1.0 / (1.0 - drop_prob)
+
+    reading = _Reading(got2, source2, factor, rtol, atol)
+    explained_by = _explaining_scale(got2, source2, reading, drop_prob, rtol, atol)
+    mask = _mask(got2, reading, explained_by)
+    count = _Count.of(mask, drop_prob, level)
+    structure, failures = _structure(mask, count, drop_prob, level)
+    bad = _BadValues.of(reading, got2, source2, factor, got.shape)
+    words = _Words(source_name, drop_prob, course_p, p_means)
+    kept_scale = explained_by[1] if explained_by else None if bad.count else factor
+    diagnosis, message, failures = _judgement(words, bad, explained_by, count, failures, got.size)
+
+    digest = None
+    if not reading.bad.any():
+        digest = hashlib.sha256(repr(got.shape).encode()
+                                + np.packbits(reading.zero).tobytes()).hexdigest()
+    tested = count.tested
+    return DropoutVerdict(
+        passed=bad.count == 0 and count.ok and not failures,
+        size=int(got.size),
+        tested=tested,
+        ambiguous=int(np.count_nonzero(mask.reading.ambiguous)),
+        dropped=count.dropped,
+        observed_fraction=count.fraction,
+        expected_fraction=drop_prob,
+        accepted_interval=(count.lo, count.hi) if tested else None,
+        accepted_fractions=(count.lo / tested, count.hi / tested) if tested else None,
+        p_value=count.p_value,
+        bad_values=bad.count,
+        worst_bad_index=bad.index,
+        worst_bad_value=bad.value,
+        worst_bad_kept=bad.kept,
+        structure_failures=tuple(failures),
+        structure_tests=structure,
+        diagnosis=diagnosis,
+        message=message,
+        alpha=float(alpha),
+        source_name=source_name,
+        mask_digest=digest,
+        mask_defined=mask.defined,
+        course_p=course_p,
+        p_means=p_means,
+        kept_scale=kept_scale,
+    )
+
+
+def count_accepted(dropped, tested, drop_prob, alpha=ALPHA):
+    """Whether the count test of :func:`check_dropout_train` accepts ``dropped`` of ``tested``
+    units at ``drop_prob``: what a diagnosis resting on chance ("no unit was dropped") asks."""
+    if not tested:
+        return True
+    lo, hi = accepted_interval(int(tested), float(drop_prob), alpha / len(TESTS))
+    return lo <= dropped <= hi
+
+
+def _checked(got, source, drop_prob, alpha, source_name, course_p, p_means):
+    """The arguments checked: ``(drop_prob, course_p)`` as floats (course_p may be None)."""
     if got.shape != source.shape:
         raise ValueError(f"shapes differ: got {got.shape}, {source_name} {source.shape}")
     drop_prob = float(drop_prob)
@@ -235,164 +305,272 @@ def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPH
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     if not np.all(np.isfinite(source)):
         raise ValueError(f"{source_name} holds NaN or Inf")
-    shape = got.shape
-    grid = (1, -1) if got.ndim <= 1 else (shape[0], -1)
-    got2, source2 = got.reshape(grid), source.reshape(grid)
-    level = alpha / len(TESTS)
-    factor = 1.0 / (1.0 - drop_prob)
+    return drop_prob, course_p
 
-    reading = _Reading(got2, source2, factor, rtol, atol)
-    explained_by = None  # (code, factor, reading): one wrong scale that explains every value
-    if reading.bad.any():
-        alternatives = [("no_scaling", 1.0)]
-        if drop_prob > 0:
-            alternatives.append(("keep_probability", 1.0 / drop_prob))
-        own = _own_scale(got2, source2, reading)
-        if own is not None:
-            alternatives.append((None, own))
-        for code, alt_factor in alternatives:
-            if abs(alt_factor - factor) > 1e-9 * factor:
-                alt = _Reading(got2, source2, alt_factor, rtol, atol)
-                if not alt.bad.any():
-                    explained_by = (code, alt_factor, alt)
-                    break
 
-    # The mask the statistics describe: the correct reading, or the wrong scale that explains every
-    # value; else the zeros, every other element counting as kept, unless the values look nothing
-    # like a dropout output (a NaN, or no element reading as 0 or as kept).
+def _explaining_scale(got, source, reading, drop_prob, rtol, atol):
+    """When some values are wrong: (kind, factor, reading) for the one wrong scale that explains
+    every value (``source`` unscaled, divided by p, times 1-p, or the student's own factor; kind
+    "no_scaling", "by_drop", "inverse_scaling" or None), else None."""
+    if not reading.bad.any():
+        return None
+    alternatives = [("no_scaling", 1.0)]
+    if drop_prob > 0:
+        alternatives.append(("by_drop", 1.0 / drop_prob))
+        alternatives.append(("inverse_scaling", 1.0 - drop_prob))
+    own = _own_scale(got, source, reading)
+    if own is not None:
+        alternatives.append((None, own))
+    for code, alt_factor in alternatives:
+        if abs(alt_factor - reading.factor) > 1e-9 * reading.factor:
+            alt = _Reading(got, source, alt_factor, reading.rtol, reading.atol)
+            if not alt.bad.any():
+                return code, alt_factor, alt
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class _Mask:
+    """The mask the statistics describe: ``dropped`` among the ``usable`` (unambiguous) units,
+    read from ``reading``; ``defined`` False when the values define no mask (``usable`` empty)."""
+
+    reading: object
+    dropped: np.ndarray
+    usable: np.ndarray
+    defined: bool
+
+
+def _mask(got, reading, explained_by):
+    """The correct reading, or the wrong scale that explains every value; else the zeros, every
+    other element counting as kept, unless the values look nothing like a dropout output (a NaN,
+    or no element reading as 0 or as kept)."""
     mask_reading = explained_by[2] if explained_by else reading
     usable = ~mask_reading.ambiguous
-    mask_defined = True
+    defined = True
     if reading.bad.any() and not explained_by:
-        mask_defined = bool(np.isfinite(got2).all()
-                            and (~reading.bad & usable).any())
-        if not mask_defined:
+        defined = bool(np.isfinite(got).all() and (~reading.bad & usable).any())
+        if not defined:
             usable = np.zeros_like(usable)
-    dropped_mask = mask_reading.zero & usable
-    tested = int(np.count_nonzero(usable))
-    dropped = int(np.count_nonzero(dropped_mask))
-    if tested:
-        lo, hi = _accepted_interval(tested, drop_prob, level)
-        p_value = float(_binom_pvalues(tested, drop_prob)[dropped])
-        count_ok = lo <= dropped <= hi
-    else:
-        lo = hi = p_value = None
-        count_ok = True
+    return _Mask(mask_reading, mask_reading.zero & usable, usable, defined)
 
-    # Structure, judged at the drop probability; once the count has failed (the check fails
-    # anyway), at the observed fraction instead, so that a wrong rate is not mistaken for a pattern.
-    structure_tests = ()
-    failures = []
-    structure_p = drop_prob if count_ok else dropped / tested
-    if tested and 0.0 < structure_p < 1.0:
-        structure_tests = _structure_tests(dropped_mask, usable, structure_p)
-        failures = [text for _, p, text in structure_tests if p < level]
-        structure_tests = tuple((name, p) for name, p, _ in structure_tests)
 
-    bad_values = int(np.count_nonzero(reading.bad))
-    worst_index = worst_value = worst_kept = None
-    if bad_values:
+@dataclass(frozen=True)
+class _Count:
+    """The count test: ``dropped`` of ``tested``, accepted between ``lo`` and ``hi`` (None when
+    nothing was tested)."""
+
+    tested: int
+    dropped: int
+    lo: int | None
+    hi: int | None
+    p_value: float | None
+    ok: bool
+
+    @classmethod
+    def of(cls, mask, drop_prob, level):
+        tested = int(np.count_nonzero(mask.usable))
+        dropped = int(np.count_nonzero(mask.dropped))
+        if not tested:
+            return cls(0, dropped, None, None, None, True)
+        lo, hi = accepted_interval(tested, drop_prob, level)
+        p_value = float(binomial_p_values(tested, drop_prob)[dropped])
+        return cls(tested, dropped, lo, hi, p_value, lo <= dropped <= hi)
+
+    @property
+    def fraction(self):
+        return self.dropped / self.tested if self.tested else None
+
+
+def _structure(mask, count, drop_prob, level):
+    """((name, p-value), ...) and the failure texts of the structure tests, judged at the drop
+    probability; once the count has failed (the check fails anyway), at the observed fraction
+    instead, so that a wrong rate is not mistaken for a pattern."""
+    structure_p = drop_prob if count.ok else count.fraction
+    if not count.tested or not 0.0 < structure_p < 1.0:
+        return (), []
+    results = structure_tests(mask.dropped, mask.usable, structure_p)
+    failures = [text for _, p, text in results if p < level]
+    return tuple((name, p) for name, p, _ in results), failures
+
+
+@dataclass(frozen=True)
+class _BadValues:
+    """The elements that read neither as 0 nor as kept: how many, and the worst of them (its
+    index, the student's value there, None for NaN, and the kept value there)."""
+
+    count: int
+    index: tuple | None = None
+    value: float | None = None
+    kept: float | None = None
+
+    @classmethod
+    def of(cls, reading, got, source, factor, shape):
+        count = int(np.count_nonzero(reading.bad))
+        if not count:
+            return cls(0)
         flat = int(np.argmax(reading.excess))
-        worst_index = tuple(int(i) for i in np.unravel_index(flat, shape))
-        worst_value = float(got2.flat[flat]) if np.isfinite(got2.flat[flat]) else None
-        worst_kept = float(source2.flat[flat] * factor)
+        index = tuple(int(i) for i in np.unravel_index(flat, shape))
+        value = float(got.flat[flat]) if np.isfinite(got.flat[flat]) else None
+        return cls(count, index, value, float(source.flat[flat] * factor))
 
-    src = source_name
-    keep_prob = 1.0 - drop_prob
-    kept = _kept_formula(src, drop_prob, p_means)  # x/(1-p) = x/0.7, or x/p = x/0.7
-    convention = _convention(drop_prob, course_p, p_means)
-    frac = dropped / tested if tested else None
-    count_text = (f"dropped {dropped} / {tested}" + (f" ({frac:.1%})" if tested else "")
-                  + f", accepted {lo}-{hi} for drop probability {drop_prob:g}")
-    count_failure = None  # the count's failure, as a message says it
-    if not count_ok:
-        if dropped in (0, tested):
-            what = "no unit was dropped" if dropped == 0 else "every unit was dropped"
-            count_failure = f"{count_text}: {what}"
-        else:
-            count_failure = f"{count_text} (binomial p-value {_prob(p_value)})"
-    diagnosis = None
-    if bad_values:
-        code = explained_by[0] if explained_by else None
-        if code == "no_scaling":
-            diagnosis = "no_scaling"
-            message = (f"kept values equal {src} instead of {kept} = {factor:.4g} * {src}: divide "
-                       f"the kept units by the keep probability {keep_prob:g} in train mode "
-                       "(inverted dropout)")
-        elif code == "keep_probability":
-            diagnosis = "keep_probability"
-            message = (f"kept values are {src}/{drop_prob:g} = {explained_by[1]:.4g} * {src}, "
-                       f"expected {kept} = {factor:.4g} * {src}: {convention}")
-        elif explained_by:  # the student's own constant scale
-            message = (f"{bad_values} of {got.size} values are neither 0 nor {kept}: the kept "
-                       f"values are {explained_by[1]:.4g} * {src}, expected {factor:.4g} * {src}")
-        else:
-            message = (f"{bad_values} of {got.size} values are neither 0 nor {kept}, e.g. "
-                       f"{_value(worst_value)} at {_fmt_index(worst_index)} where "
-                       f"{_kept_short(src, drop_prob)} = {worst_kept:.6g}")
-        also = []
-        if not count_ok:
-            also.append(count_failure)
-        if failures:
-            also.append("the mask is not random: " + _first(failures))
-        if also:
-            message += "; also " + "; ".join(also)
-    elif not count_ok:
-        flipped = 1.0 - drop_prob
-        if failures:
-            diagnosis = "not_random"
-            message = f"{count_text}; the mask is not random: {_first(failures)}"
-        elif dropped in (0, tested):
-            diagnosis = "not_random"
-            failures.append("no unit was dropped" if dropped == 0 else "every unit was dropped")
-            message = count_failure
-        elif (abs(flipped - drop_prob) > 1e-12
-              and _binom_pvalues(tested, flipped)[dropped] >= PLAUSIBLE):
-            diagnosis = "keep_probability"
-            message = (f"{count_text}: the dropped fraction matches the keep probability "
-                       f"{flipped:g}, not the drop probability {drop_prob:g}; {convention}")
-            if p_means == "keep":
-                message += f", so drop each unit with probability 1 - p = {drop_prob:g}"
-        else:
-            message = count_failure
-    elif failures:
+
+@dataclass(frozen=True)
+class _Words:
+    """How the messages name things: the source, the drop probability, and the course's p."""
+
+    src: str
+    drop_prob: float
+    course_p: float | None
+    p_means: str
+
+    @property
+    def kept(self):  # x/(1-p) = x/0.7, or x/p = x/0.7
+        return _kept_formula(self.src, self.drop_prob, self.p_means)
+
+    @property
+    def factor(self):
+        return 1.0 / (1.0 - self.drop_prob)
+
+    @property
+    def divide_by_keep(self):
+        """The fix for kept units divided by the drop probability, in the course's terms."""
+        keep = 1.0 - self.drop_prob
+        if self.p_means == "keep":
+            who = f"this assignment's p = {keep:g}" if self.course_p is not None else f"p = {keep:g}"
+            return (f"divide the kept units by {who}, the probability of KEEPING a unit, not by "
+                    f"1 - p = {self.drop_prob:g}")
+        return (f"divide the kept units by the keep probability 1 - p = {keep:g}, not by the drop "
+                f"probability {self.drop_prob:g}")
+
+    def fits_keep_reading(self, count):
+        """Whether the count is a plausible draw at 1-p, and no less plausible than at p: the
+        dropped fraction fits p read as the keep probability."""
+        flipped = 1.0 - self.drop_prob
+        if not count.tested or abs(flipped - self.drop_prob) <= 1e-12:
+            return False
+        at_flipped = binomial_p_values(count.tested, flipped)[count.dropped]
+        return at_flipped >= PLAUSIBLE and at_flipped >= count.p_value
+
+    def normal_form(self, count, scale):
+        """The normal mask, (comparison, numeric p, fraction kept), whose scale is ``scale`` and
+        whose fraction the failed count plausibly drew; None when none fits."""
+        if not count.tested or count.ok:
+            return None
+        p = self.course_p if self.course_p is not None else (
+            self.drop_prob if self.p_means == "drop" else 1.0 - self.drop_prob)
+        if not 0.0 < p < 1.0:
+            return None
+        below = 0.5 * (1.0 + math.erf(p / math.sqrt(2.0)))  # Phi(p): randn < p
+        for comparison, kept, form_scale in (("<", below, 1.0 / p), (">", 1.0 - below, 1.0 / (1.0 - p))):
+            plausible = binomial_p_values(count.tested, 1.0 - kept)[count.dropped] >= PLAUSIBLE
+            if abs(form_scale - scale) <= 1e-9 * scale and plausible:
+                return comparison, p, kept
+        return None
+
+    def normal_text(self, count, scale):
+        comparison, p, kept = self.normal_form(count, scale)
+        return (f"{self.count_text(count)}: the dropped fraction matches a mask drawn from a "
+                f"normal distribution, np.random.randn(...) {comparison} {p:g}, which keeps "
+                f"{kept:.1%} of the units; draw uniform numbers, np.random.rand(...)")
+
+    @property
+    def convention(self):
+        return _convention(self.drop_prob, self.course_p, self.p_means)
+
+    def count_text(self, count):
+        frac = f" ({count.fraction:.1%})" if count.tested else ""
+        return (f"dropped {count.dropped} / {count.tested}{frac}, accepted {count.lo}-{count.hi} "
+                f"for drop probability {self.drop_prob:g}")
+
+    def count_failure(self, count):
+        """The count's failure, as a message says it."""
+        if count.dropped in (0, count.tested):
+            what = "no unit was dropped" if count.dropped == 0 else "every unit was dropped"
+            return f"{self.count_text(count)}: {what}"
+        return f"{self.count_text(count)} (binomial p-value {probability_text(count.p_value)})"
+
+
+def _judgement(words, bad, explained_by, count, failures, size):
+    """(diagnosis, message, failures): what the values, the count and the structure together
+    say (module docstring, "Diagnoses"); ``failures``, the structure's, with a constant mask's
+    added."""
+    if bad.count:
+        return _values_judgement(words, bad, explained_by, count, failures, size) + (failures,)
+    if failures:
+        lead = f"{words.count_text(count)}; " if not count.ok else ""
+        return "not_random", f"{lead}the mask is not random: {_first(failures)}", failures
+    if not count.ok:
+        return _count_judgement(words, count, failures)
+    if count.tested:
+        return None, f"{words.count_text(count)}; values and mask look right", failures
+    return None, f"every unit has {words.src} ~ 0 and reads either way: values look right", failures
+
+
+def _values_judgement(words, bad, explained_by, count, failures, size):
+    """Some values are neither 0 nor kept: say which scale explains them, if one does, and what
+    else the count and the structure show."""
+    kind, scale = explained_by[:2] if explained_by else (None, None)
+    diagnosis, message = _scale_judgement(words, kind, scale, count)
+    if explained_by is None:
+        message = (f"{bad.count} of {size} values are neither 0 nor {words.kept}, e.g. "
+                   f"{_value(bad.value)} at {_fmt_index(bad.index)} where "
+                   f"{_kept_short(words.src, words.drop_prob)} = {bad.kept:.6g}")
+    elif kind is None or kind == "inverse_scaling":  # a constant factor of the student's own
+        message = (f"{bad.count} of {size} values are neither 0 nor {words.kept}: the kept "
+                   f"values are {scale:.4g} * {words.src}, expected {words.factor:.4g} * {words.src}")
+    also = []
+    if diagnosis == "normal_draw":
+        also.append(words.normal_text(count, scale))
+    elif not count.ok:
+        also.append(words.count_failure(count))
+    if failures:
         diagnosis = "not_random"
-        message = "the mask is not random: " + _first(failures)
-    elif tested:
-        message = f"{count_text}; values and mask look right"
-    else:
-        message = f"every unit has {src} ~ 0 and reads either way: values look right"
+        also.append("the mask is not random: " + _first(failures))
+    elif kind == "no_scaling" and count.tested and count.dropped == 0 and not count.ok:
+        diagnosis = "no_dropout"
+    if also:
+        message += "; also " + "; ".join(also)
+    return diagnosis, message
 
-    passed = bad_values == 0 and count_ok and not failures
-    digest = None
-    if not reading.bad.any():
-        digest = hashlib.sha256(repr(shape).encode() + np.packbits(reading.zero).tobytes()).hexdigest()
-    return DropoutVerdict(
-        passed=passed,
-        size=int(got.size),
-        tested=tested,
-        ambiguous=int(np.count_nonzero(mask_reading.ambiguous)),
-        dropped=dropped,
-        observed_fraction=frac,
-        expected_fraction=drop_prob,
-        accepted_interval=(lo, hi) if tested else None,
-        accepted_fractions=(lo / tested, hi / tested) if tested else None,
-        p_value=p_value,
-        bad_values=bad_values,
-        worst_bad_index=worst_index,
-        worst_bad_value=worst_value,
-        worst_bad_kept=worst_kept,
-        structure_failures=tuple(failures),
-        structure_tests=structure_tests,
-        diagnosis=diagnosis,
-        message=message,
-        alpha=float(alpha),
-        source_name=source_name,
-        mask_digest=digest,
-        mask_defined=mask_defined,
-        course_p=course_p,
-        p_means=p_means,
-    )
+
+def _scale_judgement(words, kind, scale, count):
+    """(diagnosis, message) for kept values ``source * scale`` where ``kind`` names the scale."""
+    src = words.src
+    if kind == "no_scaling":
+        return "no_scaling", (f"kept values equal {src} instead of {words.kept} = "
+                              f"{words.factor:.4g} * {src}: divide the kept units by the keep "
+                              f"probability {1.0 - words.drop_prob:g} in train mode (inverted "
+                              "dropout)")
+    if kind == "inverse_scaling":
+        return "inverse_scaling", ""
+    if kind != "by_drop":
+        return None, ""
+    lead = (f"kept values are {src}/{words.drop_prob:g} = {scale:.4g} * {src}, expected "
+            f"{words.kept} = {words.factor:.4g} * {src}: ")
+    if words.fits_keep_reading(count):
+        return "keep_probability", lead + words.convention
+    code = "normal_draw" if words.normal_form(count, scale) else "scaled_by_drop"
+    return code, lead + words.divide_by_keep
+
+
+def _count_judgement(words, count, failures):
+    """The values are right, the mask has no pattern, but the count failed: nothing or everything
+    dropped, or the fraction of the other reading of p, or of a normal mask."""
+    if count.dropped in (0, count.tested):
+        constant = "no unit was dropped" if count.dropped == 0 else "every unit was dropped"
+        code = "no_dropout" if count.dropped == 0 else "all_zero"
+        return code, words.count_failure(count), failures + [constant]
+    drop_prob = words.drop_prob
+    if words.fits_keep_reading(count):
+        message = (f"{words.count_text(count)}: the dropped fraction matches the keep probability "
+                   f"{1.0 - drop_prob:g}, not the drop probability {drop_prob:g}; "
+                   f"{words.convention}")
+        if words.p_means == "keep":
+            message += f", so drop each unit with probability 1 - p = {drop_prob:g}"
+        return "keep_probability", message, failures
+    if words.normal_form(count, words.factor):
+        return "normal_draw", words.normal_text(count, words.factor), failures
+    return None, words.count_failure(count), failures
 
 
 def _own_scale(got, source, reading):
@@ -431,6 +609,7 @@ class _Reading:
     """Each element of ``got`` read as 0 or as ``source * factor``, with the compare rule."""
 
     def __init__(self, got, source, factor, rtol, atol):
+        self.factor, self.rtol, self.atol = factor, rtol, atol
         kept = source * factor
         abs_kept = np.abs(kept)
         atol_abs = atol * tolerance.scale_of(abs_kept)
@@ -450,229 +629,10 @@ class _Reading:
         return np.nan_to_num(np.minimum(*self._excess), nan=np.inf)
 
 
-# --------------------------------------------------------------------------------------------------
-# Exact distributions
-# --------------------------------------------------------------------------------------------------
-
-_log_factorials = np.zeros(1)
-
-
-def _log_factorial(n):
-    """log(k!) for k = 0..n (at least), from math.lgamma; grown on demand."""
-    global _log_factorials
-    if len(_log_factorials) <= n:
-        size = max(n + 1, 2 * len(_log_factorials))
-        _log_factorials = np.array([math.lgamma(k + 1) for k in range(size)])
-    return _log_factorials
-
-
-def _log_binomial(a, b):
-    """log C(a, b) elementwise for int arrays; -inf where b < 0 or b > a."""
-    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
-    lf = _log_factorial(int(a.max(initial=0)))
-    valid = (b >= 0) & (b <= a) & (a >= 0)
-    a_c, b_c = np.where(valid, a, 0), np.where(valid, b, 0)
-    return np.where(valid, lf[a_c] - lf[b_c] - lf[a_c - b_c], -np.inf)
-
-
-def binomial_log_pmf(n, p):
-    """log P(K = k), k = 0..n, for K ~ Binomial(n, p), from math.lgamma (-inf where impossible)."""
-    k = np.arange(n + 1)
-    if p <= 0.0 or p >= 1.0:
-        return np.where(k == (0 if p <= 0.0 else n), 0.0, -np.inf)
-    return _log_binomial(n, k) + k * math.log(p) + (n - k) * math.log1p(-p)
-
-
-def binomial_pmf(n, p):
-    """P(K = k), k = 0..n, for K ~ Binomial(n, p)."""
-    return np.exp(binomial_log_pmf(n, p))
-
-
-def two_sided_p_values(pmf):
-    """For each outcome, the total probability of the outcomes no more likely than it."""
-    pmf = np.asarray(pmf, dtype=np.float64)
-    order = np.argsort(pmf, kind="stable")
-    ascending = pmf[order]
-    cumulative = np.cumsum(ascending)
-    upto = np.searchsorted(ascending, pmf * _TIE, side="right")
-    return np.minimum(1.0, cumulative[upto - 1])
-
-
-@lru_cache(maxsize=4096)
-def _binom_pvalues(n, p):
-    values = two_sided_p_values(binomial_pmf(n, p))
-    values.flags.writeable = False
-    return values
-
-
-def binomial_p_value(k, n, p):
-    """Two-sided exact binomial p-value of ``k`` successes in ``n`` trials of probability ``p``:
-    the sum of the probabilities of the counts no more likely than ``k``."""
-    if not 0 <= k <= n:
-        raise ValueError(f"k must lie in 0..n, got k={k}, n={n}")
-    return float(_binom_pvalues(int(n), float(p))[int(k)])
-
-
-@lru_cache(maxsize=1024)
-def _accepted_interval(n, p, level):
-    """The counts (lo, hi) whose two-sided p-value is at least ``level``: an interval, as the
-    binomial distribution is unimodal."""
-    accepted = np.flatnonzero(_binom_pvalues(n, p) >= level)
-    return int(accepted[0]), int(accepted[-1])
-
-
-@lru_cache(maxsize=4096)
-def _runs_pvalues(n1, n2):
-    """Two-sided exact p-values of the number of runs r = 0..n1+n2 in a random arrangement of n1
-    ones and n2 zeros (Wald-Wolfowitz): P(r = 2k) = 2 C(n1-1, k-1) C(n2-1, k-1) / C(n, n1),
-    P(r = 2k+1) = [C(n1-1, k) C(n2-1, k-1) + C(n1-1, k-1) C(n2-1, k)] / C(n, n1)."""
-    n = n1 + n2
-    pmf = np.zeros(n + 1)
-    if n1 == 0 or n2 == 0:
-        pmf[min(n, 1)] = 1.0
-    else:
-        k = np.arange(1, min(n1, n2) + 2)
-        total = _log_binomial(n, n1)
-        even = math.log(2) + _log_binomial(n1 - 1, k - 1) + _log_binomial(n2 - 1, k - 1) - total
-        odd = np.logaddexp(_log_binomial(n1 - 1, k) + _log_binomial(n2 - 1, k - 1),
-                           _log_binomial(n1 - 1, k - 1) + _log_binomial(n2 - 1, k)) - total
-        for r, log_p in ((2 * k, even), (2 * k + 1, odd)):
-            inside = r <= n
-            pmf[r[inside]] = np.exp(log_p[inside])
-    values = two_sided_p_values(pmf)
-    values.flags.writeable = False
-    return values
-
-
-def runs_p_value(sequence):
-    """Two-sided exact Wald-Wolfowitz p-value and the number of runs of a boolean sequence."""
-    sequence = np.asarray(sequence, dtype=bool)
-    n1 = int(np.count_nonzero(sequence))
-    runs = int(sequence.size and 1 + np.count_nonzero(sequence[1:] != sequence[:-1]))
-    return float(_runs_pvalues(n1, sequence.size - n1)[runs]), runs
-
-
-@lru_cache(maxsize=1024)
-def _spread_terms(n, p):
-    """For one line of n units: f(d) = (d - n p)^2 / (n p (1-p)) for d = 0..n, and
-    log E[exp(lambda f(D))] over the lambda grid, D ~ Binomial(n, p)."""
-    d = np.arange(n + 1)
-    f = (d - n * p) ** 2 / (n * p * (1 - p))
-    # In logs throughout: a far tail whose probability underflows still counts once weighted.
-    log_terms = binomial_log_pmf(n, p)[None, :] + _LAMBDAS[:, None] * f[None, :]
-    top = log_terms.max(axis=1)
-    log_mgf = top + np.log(np.exp(log_terms - top[:, None]).sum(axis=1))
-    f.flags.writeable = False
-    log_mgf.flags.writeable = False
-    return f, log_mgf
-
-
-def spread_p_value(dropped_per_line, units_per_line, p):
-    """Chernoff bound on P(T >= t) for T = sum over lines of (d_i - n_i p)^2 / (n_i p (1-p)):
-    min over lambda of exp(sum_i log E[exp(lambda f_i)] - lambda t). Conservative (never below the
-    exact tail). Lines with no units are left out."""
-    total = 0.0
-    log_mgf = np.zeros_like(_LAMBDAS)
-    for n in np.unique(units_per_line):
-        if n == 0:
-            continue
-        f, line_log_mgf = _spread_terms(int(n), p)
-        in_group = units_per_line == n
-        total += float(f[dropped_per_line[in_group]].sum())
-        log_mgf = log_mgf + np.count_nonzero(in_group) * line_log_mgf
-    return float(min(1.0, math.exp(min(0.0, float(np.min(log_mgf - _LAMBDAS * total)))))), total
-
-
-# --------------------------------------------------------------------------------------------------
-# Structure tests
-# --------------------------------------------------------------------------------------------------
-
-def _structure_tests(dropped, usable, p):
-    """(name, p-value, failure text) for each structure test on the mask ``dropped`` (2-D bool);
-    ``usable`` marks the unambiguous elements, the only ones any test looks at."""
-    results = []
-    rows_n = usable.sum(axis=1)
-    cols_n = usable.sum(axis=0)
-    rows_d = dropped.sum(axis=1)
-    cols_d = dropped.sum(axis=0)
-
-    # Lines: the most extreme row or column, Bonferroni over all of them.
-    ns = np.concatenate([rows_n, cols_n])
-    ds = np.concatenate([rows_d, cols_d])
-    line_p = np.ones(ns.size)
-    for n in np.unique(ns):
-        if n:
-            in_group = ns == n
-            line_p[in_group] = _binom_pvalues(int(n), p)[ds[in_group]]
-    lines = int(np.count_nonzero(ns))
-    if lines:
-        worst = int(np.argmin(line_p))
-        adjusted = min(1.0, float(line_p[worst]) * lines)
-        axis_name, i = ("row", worst) if worst < rows_n.size else ("column", worst - rows_n.size)
-        results.append(("lines", adjusted, f"{axis_name} {i} has {ds[worst]} of {ns[worst]} units "
-                                           f"dropped (p-value {_prob(adjusted)})"))
-
-    # Spread of rows and of columns.
-    for name, ns, ds, line in (("row spread", rows_n, rows_d, "rows"),
-                               ("column spread", cols_n, cols_d, "columns")):
-        if np.count_nonzero(ns) > 1:
-            value, statistic = spread_p_value(ds, ns, p)
-            results.append((name, value, f"the {line} differ more than chance allows (chi-square "
-                                         f"{statistic:.0f} over {np.count_nonzero(ns)} {line}, "
-                                         f"p-value <= {_prob(value)})"))
-
-    # 2x2 windows all dropped or all kept, in four classes of disjoint windows.
-    if dropped.shape[0] > 1 and dropped.shape[1] > 1:
-        q = p ** 4 + (1 - p) ** 4
-        a, b, c, d = dropped[:-1, :-1], dropped[1:, :-1], dropped[:-1, 1:], dropped[1:, 1:]
-        uniform = (a == b) & (a == c) & (a == d)
-        valid = usable[:-1, :-1] & usable[1:, :-1] & usable[:-1, 1:] & usable[1:, 1:]
-        classes = []
-        for di in (0, 1):
-            for dj in (0, 1):
-                v = valid[di::2, dj::2]
-                w = int(np.count_nonzero(v))
-                if w:
-                    m = int(np.count_nonzero(uniform[di::2, dj::2] & v))
-                    classes.append((float(_binom_pvalues(w, q)[m]), m, w))
-        if classes:
-            best, m, w = min(classes)
-            adjusted = min(1.0, best * len(classes))
-            results.append(("2x2 blocks", adjusted,
-                            f"{m} of {w} disjoint 2x2 windows are all dropped or all kept, about "
-                            f"{q * w:.0f} expected (p-value {_prob(adjusted)})"))
-
-    # Runs in row-major and column-major order; the end runs of the row-major sequence.
-    sequence = dropped[usable]
-    for name, seq in (("runs (rows)", sequence), ("runs (columns)", dropped.T[usable.T])):
-        value, runs = runs_p_value(seq)
-        n1, n = int(np.count_nonzero(seq)), seq.size
-        mean = 1 + 2 * n1 * (n - n1) / n if n else 0
-        order = "row-major" if name == "runs (rows)" else "column-major"
-        results.append((name, value, f"{runs} runs in {order} order, about {mean:.0f} expected "
-                                     f"(p-value {_prob(value)})"))
-    if sequence.size:
-        ends = []
-        for where, seq in (("first", sequence), ("last", sequence[::-1])):
-            changes = np.flatnonzero(seq[1:] != seq[0])
-            length = int(changes[0]) + 1 if changes.size else seq.size
-            chance = p ** length + (1 - p) ** length
-            ends.append((chance, where, length, bool(seq[0])))
-        chance, where, length, kind = min(ends)
-        adjusted = min(1.0, 2 * chance)
-        results.append(("ends", adjusted, f"the {where} {length} units are all "
-                                          f"{'dropped' if kind else 'kept'} (p-value {_prob(adjusted)})"))
-    return results
-
-
 def _first(failures):
     """The first failure, and how many more there are (the message is one line)."""
     more = len(failures) - 1
     return failures[0] + (f" (and {more} more finding{'s' if more > 1 else ''})" if more else "")
-
-
-def _prob(value):
-    return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
 
 
 def _value(value):

@@ -3,6 +3,7 @@ with their likely cause, diagnoses across the class, flags and the student table
 import statistics
 
 from grader.results import STATUSES
+from grader.report.hints import class_hints
 from grader.report.histogram import build_histogram
 from grader.report.names import feedback_names, href
 from grader.report.views import (FAILING, FLAG_TITLES, STATUS_GLYPHS, STATUS_LABELS, Cell, ClassReport,
@@ -70,6 +71,7 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
                              key=lambda o: (o.passed / o.students, o.number))[:HARDEST_OUTPUTS]),
         statuses=tuple((s, STATUS_GLYPHS[s], STATUS_LABELS[s]) for s in STATUSES),
         empty=tuple(sorted(empty, key=lambda r: (r.id.casefold(), r.id))),
+        hints=class_hints(batch, assignment),
         notes=tuple(NoteRow(ref, tuple(s.notes[:NOTES_SHOWN]), max(0, len(s.notes) - NOTES_SHOWN))
                     for s, ref in sorted(zip(subs, refs), key=lambda p: (p[0].id.casefold(), p[0].id))
                     if s.notes),

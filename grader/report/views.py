@@ -278,6 +278,7 @@ class ClassReport:
     statuses: tuple = field(default_factory=tuple)  # legend: (status, glyph, label)
     empty: tuple = ()  # of StudentRef: submissions with no output file at all (one line, not ten failures)
     notes: tuple = ()  # of NoteRow
+    hints: tuple = ()  # of hints.ConventionHint: the class may have been taught another convention
 
 
 # --------------------------------------------------------------------------- helpers
