@@ -38,10 +38,53 @@ inputs_option = click.option("--inputs", "inputs_dir", default="input_files", sh
                              type=click.Path(file_okay=False), help="The fixed input files.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's line in `cnngrade --help`, in the order a course uses them.
+SUMMARIES = {
+    "inputs": "Generate the fixed input files; --audit says what they catch.",
+    "expected": "Compute the expected outputs (reference) and their manifest.",
+    "template": "Write the student hand-out: skeletons, scripts, no answers.",
+    "autograder": "Build a Gradescope autograder zip or a PrairieLearn question.",
+    "check": "Grade one submission; without expected/, a self-check.",
+    "batch": "Grade a class: results, gradebook, report, feedback pages.",
+    "diff": "Show which students a regrade changed, and how.",
+    "export": "Write the grades as a Canvas or Moodle gradebook import file.",
+}
+
+EPILOG = """\b
+A term, in commands (from the course folder):
+  cnngrade inputs --audit            the inputs catch the catalogued mistakes?
+  cnngrade inputs && cnngrade expected
+  cnngrade template --out handout    give students the hand-out
+  cnngrade autograder gradescope --out autograder.zip
+  cnngrade batch submissions --out grades
+  cnngrade export canvas grades --out canvas.csv
+
+\b
+Exit codes: 0 graded (whatever the score); 1 grading could not run (bad spec,
+stale or missing expected/, unreadable ROOT); 2 usage error; 3 check --strict
+without full marks. --debug on any command shows a traceback instead of one line.
+"""
+
+
+class CourseOrder(click.Group):
+    """Lists the commands in the order a course uses them, each with its one-line summary."""
+
+    def list_commands(self, ctx):
+        known = [name for name in SUMMARIES if name in self.commands]
+        return known + sorted(set(self.commands) - set(known))
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is not None and name in SUMMARIES:
+            command.short_help = SUMMARIES[name]
+        return command
+
+
+@click.group(cls=CourseOrder, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnngrade")
 def main():
-    """Autograder for the build-a-CNN-from-its-layers assignment."""
+    """Autograder for the build-a-CNN-from-its-layers assignment: instructors generate inputs and
+    expected outputs, students self-check, graders score a class into a gradebook and reports."""
 
 
 @main.command()

@@ -120,3 +120,16 @@ def test_show_expected_is_for_instructors_only():
     assert "expected " not in student.split("conv_forward_out", 1)[1].splitlines()[0]
     line = next(l for l in instructor.splitlines() if l.startswith("conv_forward_out"))
     assert "(expected " in line and ", got " in line
+
+
+def test_help_gives_each_command_one_line_in_course_order_with_workflow_and_exit_codes():
+    result = CliRunner().invoke(main, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    start = lines.index("Commands:") + 1
+    rows = [line for line in lines[start:start + 8]]
+    assert [row.split()[0] for row in rows] == ["inputs", "expected", "template", "autograder",
+                                                "check", "batch", "diff", "export"]
+    assert all(len(row) <= 80 and not row.endswith("...") for row in rows)
+    assert "cnngrade batch submissions --out grades" in result.output
+    assert "Exit codes: 0 graded" in result.output and "3 check --strict" in result.output
