@@ -464,3 +464,35 @@ def test_next_lines_lead_on_and_never_back(filled):
         text = (filled / script).read_text()
         assert text.count("Next:") == 1, script
     assert "make_outputs" not in nexts[1] and "self_check" in nexts[0]
+
+
+def test_layer_code_written_for_numpy_1_is_told_what_to_write_instead(handout, default_course):
+    """Correct 2016-19 student code fails under NumPy 2 (np.lib.pad is gone): make_outputs.py
+    names the removed API and its replacement instead of a bare error."""
+    fill_layers(handout, correct_layers(default_course.assignment) + "\n\n" + _mistake("""\
+        def conv_forward(x, w, b, conv_param):
+            np.lib.pad(x, 1)
+        """))
+    run = run_script(handout, "make_outputs.py")
+    assert "np.lib.pad was removed from NumPy" in run.stdout + run.stderr
+    assert "use np.pad" in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_numpy_hints_for_removed_api_and_array_conversion():
+    sys.path.insert(0, str(REPO / "student_template"))
+    try:
+        from kit.checks import numpy_hint
+    finally:
+        sys.path.pop(0)
+    for expression, replacement in (("np.lib.pad", "np.pad"), ("np.asscalar", "a.item()"),
+                                    ("np.NaN", "np.nan"), ("np.product", "np.prod")):
+        try:
+            eval(expression)
+        except AttributeError as e:
+            assert numpy_hint(e).endswith(f"use {replacement}"), (expression, numpy_hint(e))
+    try:
+        int(np.array([1.0, 2.0]))
+    except TypeError as e:
+        assert "a.item()" in numpy_hint(e)
+    assert numpy_hint(ValueError("something else")) == ""
