@@ -127,7 +127,7 @@ def conv_backward(dout, cache):
     db = exact_dot(dout_by_filter)
     # dw[f, c, i, j] pairs dout[:, f] with the input pixel every output position reads at (i, j).
     cols = _windows(x, HH, WW, stride, pad, H_out, W_out).transpose(1, 4, 5, 0, 2, 3)
-    dw = exact_dot(dout_by_filter.reshape(F, 1, 1, 1, -1),
+    dw = exact_dot(dout_by_filter.reshape(F, 1, 1, 1, N * H_out * W_out),
                    cols.reshape(1, C, HH, WW, N * H_out * W_out))
     dx = _conv_input_gradient(dout, w, x.shape, stride, pad)
     return dx, dw, db
@@ -166,7 +166,8 @@ def max_pool_backward(dout, cache):
     # offset is the window's first maximum. Shape (N, C, H, mh, W, mw).
     chosen = offsets[:, :, rows, cols] == i_h[:, :, None, None] * pw + j_w[None, None, :, :]
     terms = np.where(chosen, _zero_extended(dout)[:, :, rows, cols], 0.0)
-    return exact_dot(terms.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, H, W, -1))
+    taps = r_h.shape[1] * s_w.shape[1]
+    return exact_dot(terms.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, H, W, taps))
 
 
 def exact_dot(a, b=None, bias=None):
@@ -344,6 +345,7 @@ def _conv_input_gradient(dout, w, x_shape, stride, pad):
     # Shapes (N, F, H, mh, W, mw) and (F, C, H, mh, W, mw); padded taps read a zero of dout.
     upstream = _zero_extended(dout)[:, :, r_h[:, :, None, None], s_w[None, None, :, :]]
     weights = w[:, :, i_h[:, :, None, None], j_w[None, None, :, :]]
-    upstream = upstream.transpose(0, 2, 4, 1, 3, 5).reshape(N, 1, H, W, -1)
-    weights = weights.transpose(1, 2, 4, 0, 3, 5).reshape(1, C, H, W, -1)
+    terms = F * r_h.shape[1] * s_w.shape[1]
+    upstream = upstream.transpose(0, 2, 4, 1, 3, 5).reshape(N, 1, H, W, terms)
+    weights = weights.transpose(1, 2, 4, 0, 3, 5).reshape(1, C, H, W, terms)
     return exact_dot(upstream, weights)

@@ -27,6 +27,9 @@ CONV_CASES = {
     "kernel_larger_than_stride_overlap": ((1, 2, 6, 6), (2, 2, 4, 4), 1, 0),
     "kernel_1x1": ((2, 3, 3, 4), (2, 3, 1, 1), 1, 0),
     "kernel_fills_padded_input": ((1, 2, 3, 4), (2, 2, 5, 6), 1, 1),
+    "pad_beyond_kernel": ((1, 2, 3, 3), (2, 2, 2, 2), 1, 3),
+    "stride_4_1_unread_rows": ((2, 1, 9, 4), (1, 1, 3, 2), (4, 1), (0, 2)),
+    "empty_batch": ((0, 2, 4, 4), (2, 2, 3, 3), 1, 1),
 }
 
 # (x shape, pool height, pool width, stride): overlapping windows add their gradients.
