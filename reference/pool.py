@@ -5,7 +5,8 @@ from .shapes import as_pair, pool_output_shape
 from .windows import as_float64, offset_slices
 
 
-def _pool_geometry(x_shape, pool_param):
+def pool_geometry(x_shape, pool_param):
+    """``(pool_height, pool_width, stride_h, stride_w, H_out, W_out)`` for ``x_shape``."""
     try:
         pool_height = int(pool_param["pool_height"])
         pool_width = int(pool_param["pool_width"])
@@ -35,7 +36,7 @@ def max_pool_forward(x, pool_param):
         ``(x, pool_param, out)`` for :func:`max_pool_backward`.
     """
     x = as_float64("x", x, 4)
-    ph, pw, sh, sw, H_out, W_out = _pool_geometry(x.shape, pool_param)
+    ph, pw, sh, sw, H_out, W_out = pool_geometry(x.shape, pool_param)
     # Running maximum over the window offsets: each step reads one strided view of x.
     out = x[offset_slices(0, 0, sh, sw, H_out, W_out)].copy()
     for i in range(ph):
@@ -65,11 +66,31 @@ def max_pool_backward(dout, cache):
     """
     x, pool_param, out = cache
     dout = as_float64("dout", dout, 4)
-    ph, pw, sh, sw, H_out, W_out = _pool_geometry(x.shape, pool_param)
+    ph, pw, sh, sw, H_out, W_out = pool_geometry(x.shape, pool_param)
     if dout.shape != out.shape:
         raise ValueError(f"dout must have shape {out.shape}, got {dout.shape}")
     N, C, H, W = x.shape
 
+    K = ph * pw
+    k = first_max_offsets(x, out, ph, pw, sh, sw)
+    # Its flat index into x: offset within the window plus the window's top-left corner.
+    offset_in_window = (np.arange(K) // pw) * W + np.arange(K) % pw
+    argmax = offset_in_window[k]
+    argmax += (np.arange(N * C) * (H * W)).reshape(N, C, 1, 1)
+    argmax += (np.arange(H_out) * (sh * W)).reshape(H_out, 1) + np.arange(W_out) * sw
+    # One accumulating scatter: where windows overlap, an input may be the maximum of several.
+    dx = np.bincount(argmax.ravel(), weights=dout.ravel(), minlength=x.size)
+    return dx.reshape(x.shape)
+
+
+def first_max_offsets(x, out, ph, pw, sh, sw):
+    """Row-major offset ``k = i*pw + j`` in its window of every window's FIRST maximum.
+
+    ``out`` is the forward output (the window maxima), shape ``(N, C, H_out, W_out)``; so is the
+    result (an integer array). A window holding NaN has no element equal to its maximum: its
+    offset is 0.
+    """
+    H_out, W_out = out.shape[2:]
     # Row-major position k of every window's FIRST maximum. Scanning the offsets in order, offset k
     # scores K - k where it holds the window's maximum and 0 elsewhere, so the highest score of a
     # window names its first maximum (small unsigned scores keep every pass cheap).
@@ -81,13 +102,4 @@ def max_pool_backward(dout, cache):
         for j in range(pw):
             np.equal(x[offset_slices(i, j, sh, sw, H_out, W_out)], out, out=is_max)
             np.maximum(best_score, is_max * score_type.type(K - (i * pw + j)), out=best_score)
-    # Its flat index into x: offset within the window plus the window's top-left corner. (Only a
-    # window holding NaN has no element equal to its maximum; it scores 0 and k wraps round to 0.)
-    k = (K - best_score.astype(np.intp)) % K
-    offset_in_window = (np.arange(K) // pw) * W + np.arange(K) % pw
-    argmax = offset_in_window[k]
-    argmax += (np.arange(N * C) * (H * W)).reshape(N, C, 1, 1)
-    argmax += (np.arange(H_out) * (sh * W)).reshape(H_out, 1) + np.arange(W_out) * sw
-    # One accumulating scatter: where windows overlap, an input may be the maximum of several.
-    dx = np.bincount(argmax.ravel(), weights=dout.ravel(), minlength=x.size)
-    return dx.reshape(x.shape)
+    return (K - best_score.astype(np.intp)) % K

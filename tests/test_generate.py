@@ -1,10 +1,14 @@
-"""Inputs and expected outputs: byte-identical regeneration (golden files), the example specs end
-to end, a course's own input files, and the manifest's guard against stale expected outputs.
+"""Inputs and expected outputs: byte-identical regeneration (golden files) whatever the BLAS thread
+count and the summation order, the example specs end to end, a course's own input files, and the
+manifest's guard against stale expected outputs.
 
 To rewrite the committed folders after changing the spec or the reference:
     cnngrade inputs --out input_files && cnngrade expected --out expected
 """
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 import reference
+from reference import exact
 from grader.cli import main
 from grader.errors import StaleExpectedError
-from grader.assignment.generate import load_expected, make_inputs, write_expected, write_inputs
+from grader.assignment.generate import (compute_expected, load_expected, make_inputs, write_expected,
+                                       write_inputs)
 from grader.assignment.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,18 +62,55 @@ def test_default_input_values_follow_the_design_recipes():
     assert not (np.diff(pool_x.ravel()) > 0).all()  # not monotonic: "last element" cannot pass
 
 
-def test_expected_outputs_are_the_reference_on_the_inputs():
+def test_expected_outputs_are_the_correctly_rounded_reference_on_the_inputs():
     a = load_spec(SPEC)
     exp = load_expected(a, ROOT / "expected", ROOT / "input_files")
     arrays = make_inputs(a)
-    out, _ = reference.conv_forward(arrays["conv_forward_in_x"], arrays["conv_forward_in_w"],
-                                    arrays["conv_forward_in_b"], {"stride": 2, "pad": 1})
+    x, w, b = (arrays[f"conv_forward_in_{role}"] for role in "xwb")
+    out, _ = exact.conv_forward(x, w, b, {"stride": 2, "pad": 1})
     np.testing.assert_array_equal(exp.arrays["conv_forward_out"], out)
+    # The fast reference agrees to the last bit or so of the output's scale.
+    fast, _ = reference.conv_forward(x, w, b, {"stride": 2, "pad": 1})
+    np.testing.assert_allclose(fast, out, rtol=0, atol=4 * np.finfo(float).eps * np.abs(out).max())
     np.testing.assert_array_equal(exp.arrays["dropout_forward_out_test"], arrays["dropout_forward_in_x"])
     manifest = exp.manifest
     assert set(manifest["judged_statistically"]) == {"dropout_forward_out_train.csv",
                                                     "dropout_backward_out_train.csv"}
     assert manifest["spec_sha256"] == a.sha256 and len(manifest["inputs"]) == 13
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_expected_bytes_do_not_depend_on_the_blas_thread_count(tmp_path, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
+               MKL_NUM_THREADS=threads)
+    command = [sys.executable, "-c", "import sys; from grader.cli import main; sys.exit(main())",
+               "expected", "--spec", str(SPEC), "--inputs", str(ROOT / "input_files"),
+               "--out", str(tmp_path / "exp")]
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert folder_bytes(tmp_path / "exp") == folder_bytes(ROOT / "expected")
+
+
+def test_expected_bytes_do_not_depend_on_the_summation_order(tmp_path, monkeypatch):
+    """Every sum with its terms shuffled, and the convolutions with their channels in reverse
+    order (which reorders every sum over channels): the same bytes as expected/."""
+    a = load_spec(SPEC)
+    inputs = make_inputs(a)
+    rng = np.random.default_rng(0)
+    sum_rows = exact._sum_rows
+    with monkeypatch.context() as patched:
+        patched.setattr(exact, "_sum_rows",
+                        lambda terms: sum_rows(terms[:, rng.permutation(terms.shape[1])]))
+        write_expected(a, ROOT / "input_files", tmp_path / "exp")
+    assert folder_bytes(tmp_path / "exp") == folder_bytes(ROOT / "expected")
+    reversed_channels = {name: v[:, ::-1] if name.startswith("conv") and name[-1] in "xw" else v
+                         for name, v in inputs.items()}
+    again = compute_expected(a, reversed_channels)
+    committed = load_expected(a, ROOT / "expected", ROOT / "input_files").arrays
+    for name in ("conv_forward_out", "conv_backward_out_db"):
+        np.testing.assert_array_equal(again[name], committed[name])
+    for name in ("conv_backward_out_dx", "conv_backward_out_dw"):
+        np.testing.assert_array_equal(again[name][:, ::-1], committed[name])
 
 
 @pytest.mark.parametrize("spec_path", EXAMPLE_SPECS, ids=lambda p: p.stem)
@@ -94,16 +137,20 @@ def test_nhwc_expected_is_the_nchw_reference_transposed(tmp_path):
     x = arrays["conv_backward_x"].transpose(0, 3, 1, 2)
     w = arrays["conv_backward_w"].transpose(3, 2, 0, 1)
     dout = arrays["conv_backward_dout"].transpose(0, 3, 1, 2)
-    _, cache = reference.conv_forward(x, w, arrays["conv_backward_b"], {"stride": 1, "pad": 1})
-    dx, dw, db = reference.conv_backward(dout, cache)
-    np.testing.assert_allclose(exp["conv_backward_dx"], dx.transpose(0, 2, 3, 1), rtol=1e-15)
-    np.testing.assert_allclose(exp["conv_backward_dw"], dw.transpose(2, 3, 1, 0), rtol=1e-15)
-    np.testing.assert_allclose(exp["conv_backward_db"], db, rtol=1e-15)
+    _, cache = exact.conv_forward(x, w, arrays["conv_backward_b"], {"stride": 1, "pad": 1})
+    dx, dw, db = exact.conv_backward(dout, cache)
+    np.testing.assert_array_equal(exp["conv_backward_dx"], dx.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(exp["conv_backward_dw"], dw.transpose(2, 3, 1, 0))
+    np.testing.assert_array_equal(exp["conv_backward_db"], db)
     # The overlapping 4x4/2 pool: each dx sums the gradients of up to four windows.
     px = arrays["maxpool_backward_x"].transpose(0, 3, 1, 2)
-    _, cache = reference.max_pool_forward(px, {"pool_height": 4, "pool_width": 4, "stride": 2})
-    pdx = reference.max_pool_backward(arrays["maxpool_backward_dout"].transpose(0, 3, 1, 2), cache)
-    np.testing.assert_allclose(exp["maxpool_backward_dx"], pdx.transpose(0, 2, 3, 1), rtol=1e-15)
+    _, cache = exact.max_pool_forward(px, {"pool_height": 4, "pool_width": 4, "stride": 2})
+    pdx = exact.max_pool_backward(arrays["maxpool_backward_dout"].transpose(0, 3, 1, 2), cache)
+    np.testing.assert_array_equal(exp["maxpool_backward_dx"], pdx.transpose(0, 2, 3, 1))
+    pdout = arrays["maxpool_backward_dout"]
+    fast = reference.max_pool_backward(pdout.transpose(0, 3, 1, 2), cache)
+    np.testing.assert_allclose(fast, pdx, rtol=0,
+                               atol=4 * np.finfo(float).eps * np.abs(pdout).max())
 
 
 def test_course_own_inputs_in_other_formats(tmp_path):

@@ -80,11 +80,15 @@ def input_hashes(assignment, inputs_dir):
 
 
 def compute_expected(assignment, inputs):
-    """output file name -> expected array, for every deterministic (not dropout-train) output."""
+    """output file name -> expected array, for every deterministic (not dropout-train) output.
+
+    Correctly rounded (reference.exact): the same bytes on every machine, BLAS and thread count.
+    """
     expected = {}
     for problem in assignment.problems:
         arrays = {spec.role: inputs[spec.file] for spec in problem.inputs}
-        results = ops.run(problem, arrays, dropout_seed=problem.reference_params.get("seed", 0))
+        results = ops.run(problem, arrays, dropout_seed=problem.reference_params.get("seed", 0),
+                          exact=True)
         for spec in problem.outputs:
             if not spec.statistical:
                 expected[spec.file] = results[spec.role]

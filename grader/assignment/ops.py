@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import reference
+import reference.exact
 
 
 @dataclass(frozen=True)
@@ -55,45 +56,49 @@ def from_nchw(role, array, layout):
     return np.ascontiguousarray(array)
 
 
-def run_nchw(op, arrays, params, dropout_seed=None):
+def run_nchw(op, arrays, params, dropout_seed=None, exact=False):
     """Run ``op`` on NCHW ``arrays`` (role -> ndarray) with resolved ``params``; role -> output.
 
     Dropout train outputs need a mask: ``dropout_seed`` chooses it (any seed gives a correct
-    answer; expected/ keeps only the test-mode outputs).
+    answer; expected/ keeps only the test-mode outputs). ``exact`` runs the correctly rounded
+    layers (reference.exact: the same bytes on every machine, for expected outputs) instead of
+    the fast ones.
     """
+    layers = reference.exact if exact else reference
     if op == "conv_forward":
-        out, _ = reference.conv_forward(arrays["x"], arrays["w"], arrays["b"], params)
+        out, _ = layers.conv_forward(arrays["x"], arrays["w"], arrays["b"], params)
         return {"out": out}
     if op == "conv_backward":
-        _, cache = reference.conv_forward(arrays["x"], arrays["w"], arrays["b"], params)
-        dx, dw, db = reference.conv_backward(arrays["dout"], cache)
+        _, cache = layers.conv_forward(arrays["x"], arrays["w"], arrays["b"], params)
+        dx, dw, db = layers.conv_backward(arrays["dout"], cache)
         return {"dx": dx, "dw": dw, "db": db}
     if op == "maxpool_forward":
-        out, _ = reference.max_pool_forward(arrays["x"], params)
+        out, _ = layers.max_pool_forward(arrays["x"], params)
         return {"out": out}
     if op == "maxpool_backward":
-        _, cache = reference.max_pool_forward(arrays["x"], params)
-        return {"dx": reference.max_pool_backward(arrays["dout"], cache)}
+        _, cache = layers.max_pool_forward(arrays["x"], params)
+        return {"dx": layers.max_pool_backward(arrays["dout"], cache)}
     if op in ("dropout_forward", "dropout_backward"):
         results = {}
         for mode in ("train", "test"):
             dropout_param = {"p": params["p"], "mode": mode, "seed": dropout_seed}
-            out, cache = reference.dropout_forward(arrays["x"], dropout_param)
+            out, cache = layers.dropout_forward(arrays["x"], dropout_param)
             if op == "dropout_forward":
                 results[f"out_{mode}"] = out
             else:
-                results[f"dx_{mode}"] = reference.dropout_backward(arrays["dout"], cache)
+                results[f"dx_{mode}"] = layers.dropout_backward(arrays["dout"], cache)
         return results
     raise ValueError(f"unknown op {op!r}")
 
 
-def run(problem, arrays, dropout_seed=None, params=None):
+def run(problem, arrays, dropout_seed=None, params=None, exact=False):
     """Run a spec problem on file-layout ``arrays`` (role -> ndarray); role -> file-layout output.
 
-    ``params`` overrides the problem's resolved reference parameters (diagnosis runs variants).
+    ``params`` overrides the problem's resolved reference parameters (diagnosis runs variants);
+    ``exact`` selects the correctly rounded layers, as :func:`run_nchw` says.
     """
     layout = problem.layout
     nchw = {role: to_nchw(role, a, layout) for role, a in arrays.items()}
     outputs = run_nchw(problem.op, nchw, params if params is not None else problem.reference_params,
-                       dropout_seed)
+                       dropout_seed, exact)
     return {role: from_nchw(role, a, layout) for role, a in outputs.items()}

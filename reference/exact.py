@@ -1,0 +1,351 @@
+"""Correctly rounded layers: every output is the float64 nearest the exact result of its inputs.
+
+The fast layers sum in whatever order their matrix products (and the BLAS under them) choose, so
+their last bits depend on the machine, the BLAS, its thread count and the operands' layout. These
+layers compute every output element as the exact sum of exact products, rounded once (to nearest,
+ties to even): the result depends on the input values alone, so expected outputs made with them
+are byte-identical on every machine and for every order of the terms.
+
+How: each product ``a*b`` is split without error into ``hi + lo`` (Dekker's TwoProduct with
+Veltkamp's splitting, vectorised in NumPy), and the terms of one output element are summed by
+``math.fsum``, which returns the correctly rounded sum of its float64 arguments. TwoProduct is
+error-free when none of its steps overflows or underflows, which holds when ``|a|, |b| <= 2**990``
+and every nonzero product has ``2**-900 <= |a*b| <= 2**1000`` (the sum then cannot overflow
+either, for fewer than 2**22 terms). An output element with a term outside that range is summed
+with ``fractions.Fraction`` instead (exact, slower), so every finite input gives the correctly
+rounded result; non-finite inputs, which have no exact result, are refused. A result that is zero
+(exactly, or a tiny value rounded to zero) is written +0.0: zero has one spelling.
+
+Same contract as the fast layers (DESIGN.md): NCHW, float64 in and out, inputs never modified, and
+no Python loop over samples, channels or pixels. Max-pool forward (a maximum) and dropout (a copy
+in test mode, one product per element in train mode) are correctly rounded already and are the
+fast layers themselves.
+"""
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .dropout import dropout_backward, dropout_forward
+from .pool import first_max_offsets, max_pool_forward, pool_geometry
+from .shapes import as_pair, conv_output_shape
+from .windows import as_float64, window_view
+
+__all__ = [
+    "conv_forward",
+    "conv_backward",
+    "max_pool_forward",
+    "max_pool_backward",
+    "dropout_forward",
+    "dropout_backward",
+    "exact_dot",
+]
+
+# Veltkamp's constant for float64: 2**27 + 1 splits a value into two halves of at most 26
+# significant bits, whose pairwise products are exact.
+_SPLITTER = 134217729.0
+# The range in which TwoProduct is error-free and fsum cannot overflow (module docstring).
+_SPLIT_MAX = 2.0 ** 990
+_PRODUCT_MIN = 2.0 ** -900
+_TERM_MAX = 2.0 ** 1000
+_MAX_TERMS = 2 ** 22
+# Products computed at a time: bounds the memory of the term arrays on large problems.
+_CHUNK_TERMS = 1 << 20
+
+
+def conv_forward(x, w, b, conv_param):
+    """Forward pass of a convolutional layer, every output correctly rounded.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Input data (finite).
+    w : ndarray, shape (F, C, HH, WW)
+        Filter weights (finite).
+    b : ndarray, shape (F,)
+        Biases (finite).
+    conv_param : dict
+        ``'stride'``: step between windows; ``'pad'``: zeros added on EACH side of H and W.
+        Each may be an int or an ``(h, w)`` pair.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+        ``H_out = (H + 2*pad_h - HH) // stride_h + 1``, ``W_out`` likewise; ``out[n, f, r, s]`` is
+        the float64 nearest ``b[f] + sum(w[f] * window)``, computed exactly.
+    cache : tuple
+        ``(x, w, b, conv_param)`` for :func:`conv_backward`.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, the output would be empty or an input is not finite.
+    """
+    x = _finite("x", x, 4)
+    w = _finite("w", w, 4)
+    b = _finite("b", b, 1)
+    F, C, HH, WW = w.shape
+    if b.shape != (F,):
+        raise ValueError(f"b must have shape (F,) = ({F},), got {b.shape}")
+    stride, pad = _conv_geometry(conv_param)
+    N, _, H_out, W_out = conv_output_shape(x.shape, w.shape, stride, pad)
+    windows = _windows(x, HH, WW, stride, pad, H_out, W_out)
+    # rows[n, 0, r, s] lists window (r, s) in the order of w[f].ravel(): one row per output pixel.
+    rows = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N, 1, H_out, W_out, C * HH * WW)
+    out = exact_dot(rows, w.reshape(1, F, 1, 1, C * HH * WW), bias=b.reshape(1, F, 1, 1))
+    return out, (x, w, b, conv_param)
+
+
+def conv_backward(dout, cache):
+    """Backward pass of a convolutional layer, every gradient correctly rounded.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_out, W_out)
+        Upstream derivatives (finite).
+    cache : tuple
+        As returned by :func:`conv_forward` (this module's or the fast one: its first four entries
+        ``(x, w, b, conv_param)`` are read).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+    """
+    x, w, _, conv_param = cache[:4]
+    x, w = _finite("x", x, 4), _finite("w", w, 4)
+    dout = _finite("dout", dout, 4)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = _conv_geometry(conv_param)
+    _, _, H_out, W_out = conv_output_shape(x.shape, w.shape, stride, pad)
+    if dout.shape != (N, F, H_out, W_out):
+        raise ValueError(f"dout must have shape {(N, F, H_out, W_out)}, got {dout.shape}")
+
+    dout_by_filter = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
+    db = exact_dot(dout_by_filter)
+    # dw[f, c, i, j] pairs dout[:, f] with the input pixel every output position reads at (i, j).
+    cols = _windows(x, HH, WW, stride, pad, H_out, W_out).transpose(1, 4, 5, 0, 2, 3)
+    dw = exact_dot(dout_by_filter.reshape(F, 1, 1, 1, N * H_out * W_out),
+                   cols.reshape(1, C, HH, WW, N * H_out * W_out))
+    dx = _conv_input_gradient(dout, w, x.shape, stride, pad)
+    return dx, dw, db
+
+
+def max_pool_backward(dout, cache):
+    """Backward pass of a max-pooling layer, with overlapping windows' gradients summed exactly.
+
+    Each window passes its upstream derivative to its first maximum in row-major order, as
+    :func:`reference.max_pool_backward` does; an input that is the maximum of several windows gets
+    the correctly rounded sum of their derivatives.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+        Upstream derivatives (finite).
+    cache : tuple
+        ``(x, pool_param, out)`` as returned by :func:`max_pool_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x, pool_param, out = cache
+    dout = _finite("dout", dout, 4)
+    ph, pw, sh, sw, H_out, W_out = pool_geometry(x.shape, pool_param)
+    if dout.shape != out.shape:
+        raise ValueError(f"dout must have shape {out.shape}, got {dout.shape}")
+    N, C, H, W = x.shape
+    offsets = np.full((N, C, H_out + 1, W_out + 1), -1)  # -1 in the extra slot: matches nothing
+    offsets[:, :, :H_out, :W_out] = first_max_offsets(x, out, ph, pw, sh, sw)
+    i_h, r_h = _taps(H, ph, sh, 0, H_out)
+    j_w, s_w = _taps(W, pw, sw, 0, W_out)
+    rows, cols = r_h[:, :, None, None], s_w[None, None, :, :]
+    # Window (r, s) reaches input (h, w) through offset (i, j); it sends dout there only when that
+    # offset is the window's first maximum. Shape (N, C, H, mh, W, mw).
+    chosen = offsets[:, :, rows, cols] == i_h[:, :, None, None] * pw + j_w[None, None, :, :]
+    terms = np.where(chosen, _zero_extended(dout)[:, :, rows, cols], 0.0)
+    taps = r_h.shape[1] * s_w.shape[1]
+    return exact_dot(terms.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, H, W, taps))
+
+
+def exact_dot(a, b=None, bias=None):
+    """Correctly rounded ``sum(a * b, axis=-1) + bias`` (``sum(a, axis=-1) + bias`` without ``b``).
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Finite float64 arrays of the same number of dimensions that broadcast together to
+        ``(L, ..., T)``: ``T`` terms for each of the ``L * ...`` results.
+    bias : ndarray, optional
+        Finite, broadcasting to ``(L, ..., )``; added exactly before the one rounding.
+
+    Returns
+    -------
+    ndarray, shape (L, ...)
+        Each element the float64 nearest the exact value (ties to even); a zero is +0.0.
+    """
+    shape = np.broadcast_shapes(a.shape, a.shape if b is None else b.shape)
+    if 2 * shape[-1] + 1 > _MAX_TERMS:
+        raise ValueError(f"{shape[-1]} terms per sum: at most {(_MAX_TERMS - 1) // 2} are summed "
+                         "exactly")
+    out = np.empty(shape[:-1])
+    bias = np.zeros(shape[:-1]) if bias is None else np.broadcast_to(bias, shape[:-1])
+    step = max(1, _CHUNK_TERMS // max(1, math.prod(shape[1:])))
+    for start in range(0, shape[0], step):
+        lead = slice(start, start + step)
+        out[lead] = _exact_dot_chunk(_leading(a, lead), None if b is None else _leading(b, lead),
+                                     bias[lead])
+    return out
+
+
+def _leading(array, lead):
+    """``array[lead]``, or ``array`` itself where its first axis is broadcast."""
+    return array if array.shape[0] == 1 else array[lead]
+
+
+def _exact_dot_chunk(a, b, bias):
+    shape = np.broadcast_shapes(a.shape, a.shape if b is None else b.shape)
+    T, count = shape[-1], math.prod(shape[:-1])
+    if b is None:
+        parts = [a]
+        unsafe = ~(np.abs(a) <= _TERM_MAX)
+    else:
+        hi, lo = _two_product(a, b)
+        parts = [hi, lo]
+        unsafe = _outside_exact_range(a, b, hi)
+    unsafe_rows = np.broadcast_to(unsafe, shape).any(axis=-1).ravel()
+    unsafe_rows |= ~(np.abs(bias) <= _TERM_MAX).ravel()
+    # One row per result: its terms, then its bias; fsum rounds each row once. Rows outside the
+    # fast range are summed as Fractions instead (zeros here keep fsum from overflowing).
+    terms = np.empty((count, len(parts) * T + 1))
+    for k, part in enumerate(parts):
+        terms[:, k * T:(k + 1) * T] = np.broadcast_to(part, shape).reshape(count, T)
+    terms[:, -1] = bias.ravel()
+    terms[unsafe_rows] = 0.0
+    sums = _sum_rows(terms)
+    for row in np.flatnonzero(unsafe_rows):
+        where = np.unravel_index(row, shape[:-1])
+        sums[row] = _fraction_dot(np.broadcast_to(a, shape)[where],
+                                  None if b is None else np.broadcast_to(b, shape)[where],
+                                  float(bias[where]))
+    sums += 0.0  # -0.0 + 0.0 is +0.0: an exact zero has one spelling
+    return sums.reshape(shape[:-1])
+
+
+def _sum_rows(terms):
+    """The correctly rounded sum of every row of the 2-D ``terms``, in any order of its terms."""
+    return np.fromiter(map(math.fsum, terms.tolist()), dtype=np.float64, count=terms.shape[0])
+
+
+def _split(a):
+    """Veltkamp: ``a == hi + lo`` exactly, each half with at most 26 significant bits."""
+    scaled = _SPLITTER * a
+    hi = scaled - (scaled - a)
+    return hi, a - hi
+
+
+def _two_product(a, b):
+    """Dekker: ``(hi, lo)`` with ``hi = fl(a*b)`` and ``hi + lo == a*b`` exactly in the safe range.
+
+    The operands are split before broadcasting, so the splits cost no more than the inputs.
+    """
+    # Outside the safe range the results are discarded (Fractions take over): no warnings.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        hi = a * b
+        a_hi, a_lo = _split(a)
+        b_hi, b_lo = _split(b)
+        lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return hi, lo
+
+
+def _outside_exact_range(a, b, hi):
+    """Where TwoProduct may not be error-free: a split or product that may overflow, or a nonzero
+    product small enough that its low part could underflow."""
+    magnitude = np.abs(hi)
+    unsafe = ~(magnitude <= _TERM_MAX)
+    unsafe |= (magnitude < _PRODUCT_MIN) & (a != 0) & (b != 0)
+    for operand in (a, b):
+        if np.abs(operand).max(initial=0.0) > _SPLIT_MAX:
+            unsafe |= np.abs(operand) > _SPLIT_MAX
+    return unsafe
+
+
+def _fraction_dot(a_row, b_row, bias):
+    """The exact sum with rational arithmetic, rounded once: for terms outside the fast range."""
+    total = Fraction(bias)
+    if b_row is None:
+        total += sum(map(Fraction, a_row.tolist()), Fraction(0))
+    else:
+        total += sum((Fraction(u) * Fraction(v) for u, v in zip(a_row.tolist(), b_row.tolist())),
+                     Fraction(0))
+    try:
+        return float(total)  # int / int: correctly rounded, subnormals included
+    except OverflowError:  # beyond the largest float64: round to nearest gives an infinity
+        return math.inf if total > 0 else -math.inf
+
+
+def _finite(name, a, ndim):
+    a = as_float64(name, a, ndim)
+    bad = a.size - int(np.isfinite(a).sum())
+    if bad:
+        raise ValueError(f"{name} holds {bad} non-finite values (NaN or Inf): an exact result is "
+                         "defined for finite inputs only")
+    return a
+
+
+def _conv_geometry(conv_param):
+    return as_pair(conv_param.get("stride", 1), "stride"), as_pair(conv_param.get("pad", 0), "pad")
+
+
+def _windows(x, HH, WW, stride, pad, H_out, W_out):
+    """View ``(N, C, H_out, W_out, HH, WW)`` of every window of the zero-padded ``x``."""
+    (pad_h, pad_w), (stride_h, stride_w) = pad, stride
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
+    return window_view(x_pad, HH, WW, stride_h, stride_w, H_out, W_out)
+
+
+def _zero_extended(a):
+    """``a (N, C, H, W)`` with one more row and column of zeros: the slot that padded taps read."""
+    N, C, H, W = a.shape
+    extended = np.zeros((N, C, H + 1, W + 1))
+    extended[:, :, :H, :W] = a
+    return extended
+
+
+def _taps(size, kernel, stride, pad, out_size):
+    """Along one axis, which windows reach each input position, and through which kernel offset.
+
+    Returns ``(offsets, outputs)``, two integer arrays of shape ``(size, m)``: input position ``p``
+    is read by window ``outputs[p, t]`` at kernel offset ``offsets[p, t]``, that is
+    ``outputs * stride + offsets == p + pad``. ``m`` is the most windows any position is in; rows
+    with fewer are filled with offset 0 and window ``out_size``, a zero slot past the last one.
+    """
+    offsets = np.arange(kernel)
+    window, remainder = np.divmod(np.arange(size)[:, None] + pad - offsets, stride)
+    valid = (remainder == 0) & (window >= 0) & (window < out_size)
+    m = max(1, int(valid.sum(axis=1).max()))
+    order = np.argsort(~valid, axis=1, kind="stable")[:, :m]  # the valid taps first, in order
+    valid = np.take_along_axis(valid, order, axis=1)
+    offsets = np.take_along_axis(np.broadcast_to(offsets, valid.shape[:1] + (kernel,)), order, 1)
+    window = np.take_along_axis(window, order, axis=1)
+    return np.where(valid, offsets, 0), np.where(valid, window, out_size)
+
+
+def _conv_input_gradient(dout, w, x_shape, stride, pad):
+    """dx of a convolution: ``dx[n, c, h, w]`` sums ``w[f, c, i, j] * dout[n, f, r, s]`` over every
+    filter and every window ``(r, s)`` that reads ``(h, w)`` through kernel offset ``(i, j)``."""
+    N, C, H, W = x_shape
+    F, _, HH, WW = w.shape
+    _, _, H_out, W_out = dout.shape
+    (stride_h, stride_w), (pad_h, pad_w) = stride, pad
+    i_h, r_h = _taps(H, HH, stride_h, pad_h, H_out)
+    j_w, s_w = _taps(W, WW, stride_w, pad_w, W_out)
+    # Shapes (N, F, H, mh, W, mw) and (F, C, H, mh, W, mw); padded taps read a zero of dout.
+    upstream = _zero_extended(dout)[:, :, r_h[:, :, None, None], s_w[None, None, :, :]]
+    weights = w[:, :, i_h[:, :, None, None], j_w[None, None, :, :]]
+    terms = F * r_h.shape[1] * s_w.shape[1]
+    upstream = upstream.transpose(0, 2, 4, 1, 3, 5).reshape(N, 1, H, W, terms)
+    weights = weights.transpose(1, 2, 4, 0, 3, 5).reshape(1, C, H, W, terms)
+    return exact_dot(upstream, weights)
