@@ -154,7 +154,7 @@ def load_spec(path):
 
 def parse_spec(data, sha256="", source=""):
     """Build an Assignment from the parsed TOML ``data``."""
-    _only(data, "", {"assignment", "tolerance", "problems"})
+    _only(data, "", {"assignment", "tolerance", "problems", "late"})  # [late]: grader/course/late.py
     meta = _table(data, "assignment", required=True)
     _only(meta, "assignment", {"name", "seed", "layout", "pad_convention", "dropout_p_means"})
     name = _get(meta, "assignment.name", str)
