@@ -138,11 +138,23 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
               help="Worker processes [default: every core].")
 @click.option("--time-limit", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds allowed per submission [default: 60].")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False),
+              help="The class list (Canvas gradebook export, Moodle grading worksheet, or a CSV "
+                   "with id, name, email): one gradebook row per student [default: the course's].")
+@click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False),
+              help="overrides.csv: student,output,points,reason [default: the course's].")
 @reports_errors
-@in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected")
-def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
-    """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports."""
-    from grader.batch.run import grade_batch
+@in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected",
+           roster_path="roster", overrides_path="overrides", course_file="config")
+def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, roster_path,
+          overrides_path, course_file):
+    """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports.
+
+    With a roster, overrides or a late policy ([late] in the spec or cnngrade.toml), each
+    student's latest submission is graded under their id and given its final score.
+    """
+    from grader.course.apply import grade_course
+    from grader.course.terminal import describe_class
     from grader.report.terminal import format_batch_summary
 
     progress = None
@@ -150,10 +162,13 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
         def progress(count):
             return click.progressbar(length=count, label="grading", file=sys.stderr)
     options = {"seconds": seconds} if seconds else {}
-    result = grade_batch(root, spec_path=spec_path, inputs_dir=inputs_dir,
-                         expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
-                         progress=progress, **options)
+    result = grade_course(root, spec_path=spec_path, inputs_dir=inputs_dir,
+                          expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
+                          progress=progress, roster_path=roster_path,
+                          overrides_path=overrides_path, course_file=course_file, **options)
     click.echo(format_batch_summary(result, out_dir))
+    for line in describe_class(result) if result.course is not None else ():
+        click.echo(line)
 
 
 @main.command()

@@ -2,6 +2,7 @@
 with their likely cause, diagnoses across the class, flags and the student table."""
 import statistics
 
+from grader.report.course import build_course_section
 from grader.results import STATUSES
 from grader.report.histogram import build_histogram
 from grader.report.names import feedback_names, href
@@ -65,6 +66,7 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         hardest=tuple(sorted((o for o in stats if o.students and o.passed < o.students),
                              key=lambda o: (o.passed / o.students, o.number))[:HARDEST_OUTPUTS]),
         statuses=tuple((s, STATUS_GLYPHS[s], STATUS_LABELS[s]) for s in STATUSES),
+        course=build_course_section(batch, ref_by_id),
     )
 
 

@@ -80,6 +80,7 @@ class FeedbackPage:
     unchecked: int  # outputs whose correctness was not checked (no expected/)
     show_expected: bool
     tolerance_rule: str
+    grade: object = None  # report/course.GradePanel: overrides and late penalty, if any
 
 
 # --------------------------------------------------------------------------- data: class report
@@ -250,6 +251,7 @@ class ClassReport:
     top_failures: tuple = ()  # the first few failure groups, for the overview
     hardest: tuple = ()  # of OutputStat: the outputs fewest students passed, for the overview
     statuses: tuple = field(default_factory=tuple)  # legend: (status, glyph, label)
+    course: object = None  # report/course.CourseSection, for a class graded with its course
 
 
 # --------------------------------------------------------------------------- helpers
