@@ -180,3 +180,14 @@ def test_the_default_assignment_is_the_repository_s_in_a_source_checkout():
     default = default_course()
     assert Path(default.spec).resolve() == SPEC.resolve()
     assert Path(default.expected).resolve() == EXPECTED.resolve()
+
+
+def test_the_default_assignment_is_installed_with_cnngrade():
+    """pyproject.toml installs every file the default assignment needs where folder.py looks."""
+    pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
+    assert '"share/cnngrade/default_assignment" = ["assignment.toml"]' in pyproject
+    assert '"share/cnngrade/default_assignment/input_files" = ["input_files/*.csv"]' in pyproject
+    assert ('"share/cnngrade/default_assignment/expected" = ["expected/*.csv", '
+            '"expected/manifest.json"]') in pyproject
+    assert {p.suffix for p in INPUTS.iterdir()} == {".csv"}
+    assert {p.suffix for p in EXPECTED.iterdir()} == {".csv", ".json"}
