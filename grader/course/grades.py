@@ -6,6 +6,7 @@ results JSON, beside the graded scores, which stay as graded.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+
 @dataclass(frozen=True)
 class SubmissionTime:
     """When a submission was handed in, and how we know.
