@@ -340,3 +340,25 @@ def test_the_batch_command_takes_the_roster_overrides_and_policy_from_the_course
     assert "overrides: 1 applied to 1 students" in result.output
     rows = gradebook_rows(work / "grades")
     assert rows["e0000001a"]["final"] == "9.5" and rows["e0000002b"]["final"] == "8"
+
+
+def test_names_a_student_controls_are_printable_and_neutralised(tmp_path):
+    """Entry names reach the gradebook, report and results as what they are, and never as a
+    spreadsheet formula or a direction-changing character."""
+    root = tmp_path / "submissions"
+    root.mkdir()
+    copied("e0000001a", root / "=HYPERLINK(\"x\")\u202egpj", DUE - timedelta(hours=1))
+    zipped("e0000003c", root / "@SUM(1)_LATE_12345_678901_hw.zip", DUE + timedelta(hours=1))
+    spec = tmp_path / "assignment.toml"
+    spec.write_text(SPEC.read_text("utf-8") + "\n" + LATE_TABLE, encoding="utf-8")
+    batch = grade_course(root, spec_path=spec, inputs_dir=INPUTS, expected_dir=EXPECTED,
+                         out_dir=tmp_path / "grades", jobs=1, generated_at=FIXED_TIME)
+    assert sorted(s.id for s in batch.submissions) == ["12345", '=HYPERLINK("x")\\u202egpj']
+    text = (tmp_path / "grades" / "gradebook.csv").read_text("utf-8")
+    assert "\u202e" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["id"], r["name"], r["submission"]) for r in rows] == [
+        ("12345", "'@SUM(1)", "'@SUM(1)_LATE_12345_678901_hw.zip"),
+        ('\'=HYPERLINK("x")\\u202egpj', "", '\'=HYPERLINK("x")\\u202egpj')]
+    report = (tmp_path / "grades" / "report.html").read_text("utf-8")
+    assert "\u202e" not in report and "=HYPERLINK(&#34;x&#34;)\\u202egpj" in report

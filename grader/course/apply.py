@@ -29,6 +29,7 @@ from grader.course.lms import group_by_student
 from grader.course.overrides import overrides_by_student, read_overrides
 from grader.course.roster import read_roster
 from grader.course.times import submission_time, worksheet_time
+from grader.text import printable
 
 _DECIMALS = 10  # scores are sums of a few points: 0.1 + 0.2 is 0.3 here
 
@@ -79,7 +80,8 @@ class CourseSetup:
     policy: object = None  # late.LatePolicy, or None
 
     def plan(self, sources):
-        """The ClassPlan for the listed ``sources`` (intake SubmissionSources)."""
+        """The ClassPlan for the listed ``sources`` (intake SubmissionSources). Names that come
+        from entries (ids without a roster, entries, names) are made printable."""
         by_entry = {source.path.name: source for source in sources}
         grouping = group_by_student(list(by_entry), self.roster)
         roster_by_key = {s.key: s for s in self.roster} if self.roster is not None else {}
@@ -87,11 +89,12 @@ class CourseSetup:
         for group in grouping.students:
             source = by_entry[group.latest.entry]
             member = roster_by_key.get(group.student)
+            key = group.student if member else printable(group.student)
             students.append(StudentPlan(
-                key=group.student, name=member.name if member else (group.latest.name or ""),
-                source=replace(source, id=group.student), entry=group.latest.entry,
-                others=tuple(o.entry for o in group.others), order_known=group.order_known,
-                time=self._time(source, group.latest, member)))
+                key=key, name=member.name if member else printable(group.latest.name or ""),
+                source=replace(source, id=key), entry=printable(group.latest.entry),
+                others=tuple(printable(o.entry) for o in group.others),
+                order_known=group.order_known, time=self._time(source, group.latest, member)))
         if self.roster is not None:
             members = tuple(ClassMember(s.key, s.name) for s in self.roster)
         else:
@@ -102,7 +105,8 @@ class CourseSetup:
         return ClassPlan(
             students=tuple(students), members=members,
             no_submission=tuple(m for m in members if m.key not in graded),
-            unmatched=tuple((u.entry.entry, u.why) for u in grouping.unmatched),
+            unmatched=tuple((printable(u.entry.entry), printable(u.why))
+                            for u in grouping.unmatched),
             superseded=tuple((s.key, s.entry, s.others, s.order_known)
                              for s in students if s.others),
             roster=self.roster.source if self.roster is not None else None,
