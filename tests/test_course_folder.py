@@ -191,3 +191,12 @@ def test_the_default_assignment_is_installed_with_cnngrade():
             '"expected/manifest.json"]') in pyproject
     assert {p.suffix for p in INPUTS.iterdir()} == {".csv"}
     assert {p.suffix for p in EXPECTED.iterdir()} == {".csv", ".json"}
+
+
+def test_a_course_of_the_default_assignment_writes_into_its_own_folder(tmp_path, monkeypatch):
+    (tmp_path / "cnngrade.toml").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    roles = {"out_dir": "inputs_out", "spec_path": "spec"}
+    chosen = course_paths(roles, {}, {"out_dir": "input_files"}, start=tmp_path)
+    assert chosen.values["out_dir"] == tmp_path / "input_files"
+    assert chosen.values["spec_path"] == default_course().spec

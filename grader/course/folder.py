@@ -94,7 +94,11 @@ class Course:
         if role in ("inputs_out", "expected_out"):
             if self.root is None:
                 return plain_default
-            return self.inputs if role == "inputs_out" else self.expected
+            target = self.inputs if role == "inputs_out" else self.expected
+            if self.default_assignment and not target.is_relative_to(self.root):
+                # cnngrade's own files are never written to: the course folder gets its own.
+                return self.root / (INPUTS_NAME if role == "inputs_out" else EXPECTED_NAME)
+            return target
         if role == "expected_if_present":
             return self.expected if self.expected.is_dir() else None
         return getattr(self, role)
