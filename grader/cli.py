@@ -9,7 +9,7 @@ import sys
 import click
 
 from grader import __version__
-from grader.course.cli import diff, export
+from grader.course.cli import diff, export, in_course
 from grader.errors import GraderError
 
 EXIT_CANNOT_RUN = 1
@@ -32,10 +32,14 @@ def reports_errors(command):
     return click.option("--debug", is_flag=True, help="Show a traceback on errors.")(wrapper)
 
 
-spec_option = click.option("--spec", "spec_path", default="assignment.toml", show_default=True,
-                           type=click.Path(dir_okay=False), help="The assignment spec.")
-inputs_option = click.option("--inputs", "inputs_dir", default="input_files", show_default=True,
-                             type=click.Path(file_okay=False), help="The fixed input files.")
+# Paths not given come from the course folder (in_course, grader/course/folder.py); the defaults
+# shown are those outside one.
+spec_option = click.option("--spec", "spec_path", default="assignment.toml",
+                           type=click.Path(dir_okay=False),
+                           help="The assignment spec [default: the course's].")
+inputs_option = click.option("--inputs", "inputs_dir", default="input_files",
+                             type=click.Path(file_okay=False),
+                             help="The fixed input files [default: the course's].")
 
 
 # Each command's line in `cnngrade --help`, in the order a course uses them.
@@ -89,11 +93,12 @@ def main():
 
 @main.command()
 @spec_option
-@click.option("--out", "out_dir", default="input_files", show_default=True,
-              type=click.Path(file_okay=False), help="Where to write the input files.")
+@click.option("--out", "out_dir", default="input_files", type=click.Path(file_okay=False),
+              help="Where to write the input files [default: the course's input_files].")
 @click.option("--audit", is_flag=True,
               help="Write nothing; print which catalogued mistakes the spec's inputs can catch.")
 @reports_errors
+@in_course(spec_path="spec", out_dir="inputs_out")
 def inputs(spec_path, out_dir, audit):
     """Regenerate the fixed input files from the spec (byte-identical for a given seed).
 
@@ -119,9 +124,10 @@ def inputs(spec_path, out_dir, audit):
 @main.command()
 @spec_option
 @inputs_option
-@click.option("--out", "out_dir", default="expected", show_default=True,
-              type=click.Path(file_okay=False), help="Where to write the expected outputs.")
+@click.option("--out", "out_dir", default="expected", type=click.Path(file_okay=False),
+              help="Where to write the expected outputs [default: the course's expected].")
 @reports_errors
+@in_course(spec_path="spec", inputs_dir="inputs", out_dir="expected_out")
 def expected(spec_path, inputs_dir, out_dir):
     """Compute the reference's expected outputs for the inputs, with a manifest."""
     from grader.diagnosis.audit import tie_warnings
@@ -140,14 +146,15 @@ def expected(spec_path, inputs_dir, out_dir):
 @spec_option
 @inputs_option
 @click.option("--expected", "expected_dir", default=None, type=click.Path(file_okay=False),
-              help="The expected outputs [default: expected, if it exists; without it only names, "
-                   "counts, format and dropout statistics are checked].")
+              help="The expected outputs [default: the course's, if it has them; without them "
+                   "only names, counts, format and dropout statistics are checked].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write a feedback page.")
 @click.option("--strict", is_flag=True, help="Exit 3 unless the submission has full marks.")
 @click.option("--show-expected", is_flag=True,
               help="Instructors: show expected values where outputs differ (never give this to students).")
 @reports_errors
+@in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected_if_present")
 def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected):
     """Grade one SUBMISSION folder or zip and print a table, one row per output."""
     from grader.pipeline import check_submission
@@ -166,18 +173,31 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
 @click.argument("root", type=click.Path(file_okay=False))
 @spec_option
 @inputs_option
-@click.option("--expected", "expected_dir", default="expected", show_default=True,
-              type=click.Path(file_okay=False), help="The expected outputs.")
+@click.option("--expected", "expected_dir", default="expected", type=click.Path(file_okay=False),
+              help="The expected outputs [default: the course's].")
 @click.option("--out", "out_dir", default="grades", show_default=True,
               type=click.Path(file_okay=False), help="Where to write results and reports.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: every core].")
 @click.option("--time-limit", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds allowed per submission [default: 60].")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False),
+              help="The class list (Canvas gradebook export, Moodle grading worksheet, or a CSV "
+                   "with id, name, email): one gradebook row per student [default: the course's].")
+@click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False),
+              help="overrides.csv: student,output,points,reason [default: the course's].")
 @reports_errors
-def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
-    """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports."""
-    from grader.batch.run import grade_batch
+@in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected",
+           roster_path="roster", overrides_path="overrides", course_file="config")
+def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, roster_path,
+          overrides_path, course_file):
+    """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports.
+
+    With a roster, overrides or a late policy ([late] in the spec or cnngrade.toml), each
+    student's latest submission is graded under their id and given its final score.
+    """
+    from grader.course.apply import grade_course
+    from grader.course.terminal import describe_class
     from grader.report.terminal import format_batch_summary
 
     progress = None
@@ -185,10 +205,13 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
         def progress(count):
             return click.progressbar(length=count, label="grading", file=sys.stderr)
     options = {"seconds": seconds} if seconds else {}
-    result = grade_batch(root, spec_path=spec_path, inputs_dir=inputs_dir,
-                         expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
-                         progress=progress, **options)
+    result = grade_course(root, spec_path=spec_path, inputs_dir=inputs_dir,
+                          expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
+                          progress=progress, roster_path=roster_path,
+                          overrides_path=overrides_path, course_file=course_file, **options)
     click.echo(format_batch_summary(result, out_dir))
+    for line in describe_class(result) if result.course is not None else ():
+        click.echo(line)
 
 
 @main.command()
@@ -197,6 +220,7 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
 @click.option("--out", "out_dir", default="handout", show_default=True,
               type=click.Path(file_okay=False), help="A new or empty folder for the hand-out.")
 @reports_errors
+@in_course(spec_path="spec", inputs_dir="inputs")
 def template(out_dir, spec_path, inputs_dir):
     """Write the student hand-out for the spec: skeletons, scripts, inputs (no reference, no expected/)."""
     from grader.handout import write_template

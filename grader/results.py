@@ -136,6 +136,9 @@ class SubmissionResult:
     flags: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # misnamed or extra files, and where files were found
     checked_expected: bool = True
+    # The course's grade (grader/course/grades.FinalGrade: overrides, late penalty, final score),
+    # when the batch has a roster, overrides or a late policy; ``score`` stays as graded.
+    final: object = None
 
     @property
     def percent(self):
@@ -156,6 +159,7 @@ class SubmissionResult:
             "checks": [c.to_dict() for c in self.checks],
             "flags": [f.to_dict() for f in self.flags],
             "notes": list(self.notes),
+            **(self.final.to_dict() if self.final is not None else {}),
         }
 
 
@@ -165,11 +169,18 @@ class BatchResult:
     submissions: list
     generated_at: str = ""
     ignored: list = field(default_factory=list)  # loose files under ROOT: neither folder nor zip
+    course: object = None  # grader/course/grades.ClassList, with a roster, overrides or late policy
+
+    def header(self):
+        """The results JSON without its submissions."""
+        head = {"assignment": self.assignment, "generated_at": self.generated_at,
+                "ignored": list(self.ignored)}
+        if self.course is not None:
+            head["course"] = self.course.to_dict()
+        return head
 
     def to_dict(self):
-        return {"assignment": self.assignment, "generated_at": self.generated_at,
-                "ignored": list(self.ignored),
-                "submissions": [s.to_dict() for s in self.submissions]}
+        return {**self.header(), "submissions": [s.to_dict() for s in self.submissions]}
 
 
 def to_json(data, indent=2):

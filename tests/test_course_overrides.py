@@ -1,12 +1,10 @@
-"""overrides.csv: read against the assignment's outputs, applied with the graded result kept."""
-import copy
+"""overrides.csv: read against the assignment's outputs and the class (test_course_apply.py
+applies them)."""
 import re
 
 import pytest
 
-from grader.course.diff import compare_runs
-from grader.course.export import feedback_text
-from grader.course.overrides import apply_overrides, overrides_by_student, read_overrides
+from grader.course.overrides import read_overrides
 from grader.course.roster import read_roster
 from grader.errors import GraderError
 from grader.assignment.spec import load_spec
@@ -23,16 +21,6 @@ def write(tmp_path, text, name="overrides.csv"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def result(id_="e0000003c"):
-    """A result as `cnngrade batch` writes it: 9 / 10, conv_backward_out_dx failed."""
-    names = ["conv_forward_out", "conv_backward_out_dx", "conv_backward_out_dw"]
-    checks = [{"output": n, "status": "fail" if n.endswith("dx") else "pass",
-               "score": 0.0 if n.endswith("dx") else 1.0, "max_score": 1.0,
-               "diagnosis": "column_major" if n.endswith("dx") else None, "message": "m"}
-              for n in names]
-    return {"id": id_, "score": 2.0, "max_score": 3.0, "error": None, "checks": checks}
 
 
 def test_read_and_resolve_through_the_roster(tmp_path, outputs):
@@ -92,64 +80,3 @@ def test_roster_student_unknown(tmp_path, outputs):
     path = write(tmp_path, "student,output,points,reason\ne2,,1,x\n")
     with pytest.raises(GraderError, match="line 2: student 'e2' is not on the roster"):
         read_overrides(path, outputs, roster=roster)
-
-
-def overrides_for(tmp_path, outputs, rows):
-    path = write(tmp_path, "student,output,points,reason\n" + rows)
-    return overrides_by_student(read_overrides(path, outputs))["e0000003c"]
-
-
-def test_an_output_override_changes_the_final_score_and_keeps_the_graded_one(tmp_path, outputs):
-    original = result()
-    kept = copy.deepcopy(original)
-    changed = apply_overrides(original, overrides_for(tmp_path, outputs,
-                                                      "e0000003c,conv_backward_out_dx,1,F order allowed\n"))
-    assert original == kept  # not modified
-    assert changed["score"] == 2.0 and changed["final_score"] == 3.0
-    dx = changed["checks"][1]
-    assert (dx["score"], dx["status"], dx["override"]) == (0.0, "fail", {"points": 1.0, "reason": "F order allowed"})
-    assert changed["overrides"] == [{"output": "conv_backward_out_dx", "original": 0.0, "points": 1.0,
-                                     "reason": "F order allowed"}]
-    assert "override" not in changed["checks"][0]
-
-
-def test_overrides_can_lower_a_score(tmp_path, outputs):
-    changed = apply_overrides(result(), overrides_for(tmp_path, outputs,
-                                                      "e0000003c,conv_forward_out,0.25,copied\n"))
-    assert changed["final_score"] == 1.25
-
-
-def test_a_total_override_wins_over_output_overrides(tmp_path, outputs):
-    overrides = overrides_for(tmp_path, outputs, "e0000003c,,1.5,academic integrity\n"
-                                                 "e0000003c,conv_backward_out_dx,1,allowed\n")
-    changed = apply_overrides(result(), overrides)
-    assert changed["final_score"] == 1.5
-    assert [(o["output"], o["original"], o["points"]) for o in changed["overrides"]] == [
-        ("conv_backward_out_dx", 0.0, 1.0), (None, 2.0, 1.5)]
-
-
-def test_applying_again_changes_nothing(tmp_path, outputs):
-    overrides = overrides_for(tmp_path, outputs, "e0000003c,conv_backward_out_dx,1,allowed\n")
-    once = apply_overrides(result(), overrides)
-    assert apply_overrides(once, overrides) == once
-
-
-def test_no_overrides_returns_the_result_as_is():
-    original = result()
-    assert apply_overrides(original, []) is original
-
-
-def test_an_output_the_result_lacks_is_refused(tmp_path, outputs):
-    overrides = overrides_for(tmp_path, outputs, "e0000003c,dropout_forward_out_test,1,x\n")
-    with pytest.raises(GraderError, match="submission 'e0000003c' has no output 'dropout_forward_out_test'"):
-        apply_overrides(result(), overrides)
-
-
-def test_an_override_shows_in_feedback_and_in_the_regrade_diff(tmp_path, outputs):
-    before = result()
-    after = apply_overrides(before, overrides_for(tmp_path, outputs,
-                                                  "e0000003c,conv_backward_out_dx,1,F order allowed\n"))
-    assert "Changed by the instructor: conv_backward_out_dx 0 -> 1 (F order allowed)." in \
-        feedback_text(after, 3.0)
-    [change] = compare_runs({"submissions": [before]}, {"submissions": [after]}).changed
-    assert (change.old_score, change.new_score, change.outputs) == (2.0, 3.0, ())

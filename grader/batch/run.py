@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.atomic import atomic_text_writer
+from grader.course.gradebook import write_class_gradebook
 from grader.errors import SubmissionError
 from grader.batch.flags import find_flags
 from grader.pipeline import failed_submission, grade_submission, load_context
@@ -78,22 +79,24 @@ def grade_with_limit(source, context, seconds):
                                  "please report it")
 
 
-def grade_and_write_feedback(task, context, seconds, generated_at):
+def grade_and_write_feedback(task, context, seconds, generated_at, finish=None):
     """Grade ``task = (source, feedback page, spool file)``; write its feedback page and its full
     JSON where the worker is, and return the result without the figures only those need.
+    ``finish``, if given, completes a result before it is written (the course's final grade).
 
     Pages are so rendered in parallel, and the main process holds a small summary per student:
     its memory stays flat however large the class.
     """
     source, page, spool = task
-    result = grade_with_limit(source, context, seconds)
+    finish = finish or (lambda graded: graded)
+    result = finish(grade_with_limit(source, context, seconds))
     try:
         json_text = to_json(result.to_dict(), indent=None)
         write_feedback(page, result, context.assignment, generated_at)
     except (ValueError, TypeError, UnicodeError) as e:  # a bug of ours: keep the class's results
-        result = failed_submission(source.id, context,
-                                   f"internal error while reporting ({type(e).__name__}: {e}); "
-                                   "please report it")
+        result = finish(failed_submission(source.id, context,
+                                          f"internal error while reporting ({type(e).__name__}: "
+                                          f"{e}); please report it"))
         json_text = to_json(result.to_dict(), indent=None)
         write_feedback(page, result, context.assignment, generated_at)
     spool.write_text(json_text, encoding="utf-8")
@@ -101,10 +104,11 @@ def grade_and_write_feedback(task, context, seconds, generated_at):
     return result
 
 
-def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None):
+def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None,
+              finish=None):
     """SubmissionResults for ``tasks`` (source, feedback page, spool file) in their order, graded
     by ``jobs`` worker processes."""
-    options = {"seconds": seconds, "generated_at": generated_at}
+    options = {"seconds": seconds, "generated_at": generated_at, "finish": finish}
     if jobs <= 1 or len(tasks) <= 1:
         results = []
         for task in tasks:
@@ -125,9 +129,12 @@ def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="
 
 def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
                 expected_dir="expected", out_dir="grades", jobs=None,
-                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None):
+                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None, course=None):
     """Grade every submission under ``root`` and write results.json, gradebook.csv, report.html
     and feedback/<id>.html into ``out_dir``. Returns the BatchResult.
+
+    ``course``, a grader.course.apply.CourseSetup (roster, overrides, late policy), makes it grade
+    each student's latest submission under their roster key and give each their final grade.
 
     ``progress``, if given, is a callable receiving the number of submissions and returning a
     context manager with an ``update(n)`` method (click.progressbar fits).
@@ -137,6 +144,10 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     out_dir = Path(out_dir)
     # --out inside ROOT: an earlier run's reports are not a student.
     sources = [source for source in listed if source.path.resolve() != out_dir.resolve()]
+    plan = course.plan(sources) if course is not None else None
+    if plan is not None:
+        sources = plan.sources
+    finish = plan.finish if plan is not None else None
     generated_at = generated_at or timestamp()
     names = feedback_names(source.id for source in sources)
     feedback_dir = out_dir / FEEDBACK_DIR
@@ -150,24 +161,27 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
         if progress is not None:
             with progress(len(tasks)) as bar:
                 results = grade_all(tasks, context, jobs, seconds, generated_at,
-                                    on_result=lambda: bar.update(1))
+                                    on_result=lambda: bar.update(1), finish=finish)
         else:
-            results = grade_all(tasks, context, jobs, seconds, generated_at)
+            results = grade_all(tasks, context, jobs, seconds, generated_at, finish=finish)
         find_flags(results, context.expected.manifest, context.assignment, context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
-                            ignored=[printable(path.name) for path in listed.ignored])
+                            ignored=[printable(path.name) for path in listed.ignored],
+                            course=plan.summary() if plan is not None else None)
         _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
-    write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
+    if plan is None:
+        write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
+    else:
+        write_class_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
     write_class_report(out_dir, batch, context.assignment, generated_at, names)
     return batch
 
 
 def _write_results_json(path, batch, spools):
     """results.json from each submission's spooled JSON and its flags, one student at a time."""
-    head = to_json({"assignment": batch.assignment, "generated_at": batch.generated_at,
-                    "ignored": batch.ignored, "submissions": []}, indent=None)
+    head = to_json({**batch.header(), "submissions": []}, indent=None)
     opening = head[:head.rindex("[") + 1]
     with atomic_text_writer(path) as out:
         out.write(opening)

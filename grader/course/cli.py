@@ -1,11 +1,43 @@
-"""`cnngrade export` and `cnngrade diff`: thin click commands over export.py and diff.py.
+"""`cnngrade export` and `cnngrade diff`: thin click commands over export.py and diff.py; and
+``in_course``, which gives every command the course folder's files (folder.py).
 
-grader/cli.py registers them (``main.add_command``); errors are rendered by its
+grader/cli.py registers the commands (``main.add_command``); errors are rendered by its
 ``reports_errors``, looked up when a command runs because grader/cli.py imports this module.
 """
 import functools
 
 import click
+from click.core import ParameterSource
+
+course_option = click.option(
+    "--course", "course_dir", type=click.Path(file_okay=False),
+    help="The course folder [default: the nearest folder, here or above, with cnngrade.toml or "
+         "assignment.toml; outside one, cnngrade's default assignment].")
+
+
+def in_course(**roles):
+    """Stack ``--course`` on a command and fill the path options the command line did not give
+    from the course folder (grader/course/folder.py). ``roles`` maps each keyword to its course
+    file (``spec_path="spec"``, see folder.ROLES); a keyword that is no option of the command
+    (``course_file="config"``) is passed to it as well. Place it under ``reports_errors``."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def run(*args, course_dir=None, **kwargs):
+            from grader.course.folder import course_paths
+
+            context = click.get_current_context()
+            given = {key: kwargs[key] for key in roles if key in kwargs
+                     and context.get_parameter_source(key) not in (None, ParameterSource.DEFAULT)}
+            chosen = course_paths(roles, given, {key: kwargs.get(key) for key in roles},
+                                  course_dir=course_dir)
+            for notice in chosen.notices:
+                click.echo(f"cnngrade: {notice}", err=True)
+            return command(*args, **{**kwargs, **chosen.values})
+
+        return course_option(run)
+
+    return decorate
 
 
 def reports_errors(command):
@@ -38,6 +70,7 @@ def reports_errors(command):
               help="Canvas without a roster: the column the ids go in [sis_user_id]. Moodle: the "
                    "user field students are matched by [idnumber].")
 @reports_errors
+@in_course(roster_path="roster")
 def export(lms, grades_dir, out_path, roster_path, title, assignment_id, identifier):
     """Write GRADES_DIR's scores as an LMS gradebook import file (LMS: canvas or moodle)."""
     from grader.course.export import describe, export_grades

@@ -127,9 +127,10 @@ def class_grades(results, roster=None, id_field="sis_user_id", title="", source=
     """The rows of an export: roster students joined with their latest submission.
 
     Without a roster, each student the submission names identify is a row: a Canvas name gives
-    the Canvas ID, a Moodle name the participant id, a plain id goes into ``id_field``.
+    the Canvas ID, a Moodle name the participant id, a plain id goes into ``id_field``. A result
+    `cnngrade batch --roster` graded is named by the entry it graded (``student.entry``).
     """
-    subs = {sub["id"]: sub for sub in results["submissions"]}
+    subs = {_entry(sub): sub for sub in results["submissions"]}
     grouping = group_by_student(list(subs), roster)
     superseded = tuple((g.student, g.latest.entry, tuple(o.entry for o in g.others), g.order_known)
                        for g in grouping.students if g.others)
@@ -145,6 +146,12 @@ def class_grades(results, roster=None, id_field="sis_user_id", title="", source=
         rows = tuple(GradeRow(student, subs[result_id] if isinstance(result_id, str) else None)
                      for student, result_id in zip(roster.students, joined["result_id"]))
     return ClassGrades(title, max_score_of(results, source), rows, unmatched, superseded)
+
+
+def _entry(sub):
+    """The name of the folder or zip a result graded: its id, unless a batch with a roster named
+    it by its student (results_file checks the field)."""
+    return sub["student"]["entry"] if "student" in sub else sub["id"]
 
 
 def _student_from_name(name, id_field):
@@ -218,6 +225,11 @@ def feedback_text(sub, max_score):
         what = override.get("output") or "total"
         lines.append(f"Changed by the instructor: {what} {format_number(override['original'])} "
                      f"-> {format_number(override['points'])} ({override['reason']}).")
+    late = sub.get("late")
+    if late and late["points"]:
+        timed = "; timed by the file's modification time" if late.get("time_source") == "file_time" else ""
+        lines.append(f"Late penalty: -{format_number(late['points'])} ({late['units']} started "
+                     f"{late['unit']}{'s' if late['units'] != 1 else ''} late{timed}).")
     return "\n".join(lines)
 
 

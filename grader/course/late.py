@@ -9,6 +9,8 @@ beside it)::
     penalty_per_day = 0.10           # or penalty_per_hour: a fraction of the maximum score
     grace_minutes = 15               # optional, default 0
     cap = 0.5                        # optional, default 1: the largest total penalty
+    timezone = "Asia/Singapore"      # optional: the zone of submission times an LMS writes
+                                     # without one (Moodle's grading worksheet) [default: due's]
 
 What the numbers mean (decided here, so every report agrees):
 
@@ -23,12 +25,15 @@ What the numbers mean (decided here, so every report agrees):
 - ``cap`` bounds the total penalty (``0.5``: at most half the maximum score).
 
 A due time must carry its time zone: "23:59" alone means a different moment to the server, the
-instructor and the students.
+instructor and the students. Submission times an LMS writes without a zone (Moodle's grading
+worksheet writes them in the downloading user's zone) are read in ``timezone`` (an IANA name,
+so that summer time is right), else at the due time's UTC offset.
 """
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 try:
     import tomllib
@@ -38,7 +43,7 @@ except ModuleNotFoundError:  # Python 3.10
 from grader.errors import SpecError
 
 UNITS = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
-_KEYS = ("due", "penalty_per_day", "penalty_per_hour", "grace_minutes", "cap")
+_KEYS = ("due", "penalty_per_day", "penalty_per_hour", "grace_minutes", "cap", "timezone")
 _DUE = re.compile(r"\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
                   r"(Z|[+-]\d{2}:?\d{2})?\s*\Z", re.IGNORECASE)
 _DECIMALS = 10  # penalties and scores are rounded here: 3 * 0.1 is 0.3, not 0.30000000000000004
@@ -78,6 +83,7 @@ class LatePolicy:
     unit: str = "day"
     grace: timedelta = timedelta(0)
     cap: float = 1.0
+    timezone: str | None = None  # IANA name for times written without a zone
 
     def __post_init__(self):
         if self.due.tzinfo is None or self.due.utcoffset() is None:
@@ -90,6 +96,14 @@ class LatePolicy:
             raise ValueError(f"grace={self.grace} is negative")
         if not 0 <= self.cap <= 1:
             raise ValueError(f"cap={self.cap} is not a fraction in [0, 1]")
+        if self.timezone is not None:
+            ZoneInfo(self.timezone)  # ZoneInfoNotFoundError (a KeyError) for an unknown name
+
+    def localize(self, moment):
+        """``moment`` (a datetime without a zone) in the policy's time zone: ``timezone``, else
+        the due time's UTC offset."""
+        zone = ZoneInfo(self.timezone) if self.timezone else self.due.tzinfo
+        return moment.replace(tzinfo=zone)
 
     def assess(self, submitted_at, score, max_score):
         """The :class:`LatePenalty` for a submission made at ``submitted_at`` (an aware
@@ -142,7 +156,20 @@ def parse_late_table(table):
         penalty_per_unit=_fraction(table, rates[0], None),
         unit=rates[0].rsplit("_", 1)[1],
         grace=timedelta(minutes=_number(table, "grace_minutes", 0.0)),
-        cap=_fraction(table, "cap", 1.0))
+        cap=_fraction(table, "cap", 1.0),
+        timezone=_zone(table))
+
+
+def _zone(table):
+    value = table.get("timezone")
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value if isinstance(value, str) else "")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SpecError(f"late.timezone: {value!r} is not a time zone name such as "
+                        "\"Asia/Singapore\" or \"Europe/Berlin\"") from None
+    return value
 
 
 def _due(table):

@@ -16,10 +16,9 @@ columns, such as a grader's initials, are ignored)::
   override mean the same after a regrade and applying it twice change nothing.
 - ``reason``: required; it is shown to the student with the override.
 
-A total override sets the final score, whatever the outputs' overrides say. Applying overrides
-keeps the graded result: ``score`` and each check's ``score`` stay as graded, the overridden
-checks gain an ``override`` field, and the result gains ``overrides`` (each with its original
-score) and ``final_score``.
+A total override sets the total, whatever the outputs' overrides say; the late penalty is then
+taken from it (apply.py applies them). The graded result is kept: results.json has the graded
+scores, and beside them ``overrides`` (each with the score it replaced) and ``final_score``.
 """
 import math
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from grader.course.roster import id_key
 from grader.course.tables import FIRST_DATA_ROW, find_column, is_blank, read_table, shown_columns
 
 COLUMNS = ("student", "output", "points", "reason")
-_DECIMALS = 10
 
 
 @dataclass(frozen=True)
@@ -127,33 +125,3 @@ def overrides_by_student(overrides):
     for override in overrides:
         grouped.setdefault(override.student, []).append(override)
     return grouped
-
-
-def apply_overrides(result, overrides):
-    """A copy of the result dict (DESIGN.md "Results JSON") with ``overrides`` (this student's)
-    applied: ``final_score`` and ``overrides`` added, overridden checks marked, the graded
-    scores kept. Without overrides the result is returned as it is.
-
-    Raises GraderError if an override names an output the result was not graded on.
-    """
-    if not overrides:
-        return result
-    checks = [dict(check) for check in result["checks"]]
-    index = {check["output"]: i for i, check in enumerate(checks)}
-    final = float(result["score"])
-    applied = []
-    for override in sorted(overrides, key=lambda o: o.output is None):  # outputs, then the total
-        if override.output is None:
-            original, final = float(result["score"]), override.points
-        else:
-            if override.output not in index:
-                raise GraderError(f"submission {result['id']!r} has no output "
-                                  f"{override.output!r} to override")
-            check = checks[index[override.output]]
-            original = float(check["score"])
-            final += override.points - original
-            check["override"] = {"points": override.points, "reason": override.reason}
-        applied.append({"output": override.output, "original": original,
-                        "points": override.points, "reason": override.reason})
-    return {**result, "checks": checks, "overrides": applied,
-            "final_score": round(max(final, 0.0), _DECIMALS)}

@@ -3,7 +3,9 @@
 Only the contract's fields are relied on: per submission ``id``, ``score``, ``max_score``,
 ``error`` and ``checks`` (``output``, ``status``, ``score``, ``max_score``, ``diagnosis``,
 ``message``). A submission may also carry ``final_score``, the score after overrides (see
-overrides.py); the course tools report it where present and keep ``score`` as graded.
+apply.py), with ``overrides``, ``late`` (the late penalty) and ``student`` (the roster key's
+name and the entry graded); the course tools report them where present and keep ``score`` as
+graded.
 """
 import json
 import math
@@ -61,6 +63,14 @@ def _check_submission(sub, number, file):
             raise GraderError(f"{where}: '{name}' is not a number", path=file)
     if "final_score" in sub and not _is_number(sub["final_score"]):
         raise GraderError(f"{where}: 'final_score' is not a number", path=file)
+    if "student" in sub and not (isinstance(sub["student"], dict)
+                                 and isinstance(sub["student"].get("entry"), str)):
+        raise GraderError(f"{where}: 'student' has no 'entry' (the submission graded)", path=file)
+    late = sub.get("late")
+    if late is not None and not (isinstance(late, dict) and _is_number(late.get("points"))
+                                 and isinstance(late.get("units"), int)
+                                 and isinstance(late.get("unit"), str)):
+        raise GraderError(f"{where}: 'late' lacks its 'points', 'units' or 'unit'", path=file)
     if not isinstance(sub.get("checks"), list):
         raise GraderError(f"{where}: 'checks' is not a list", path=file)
     for check in sub["checks"]:

@@ -11,7 +11,8 @@ Three layouts are read, recognised by their header (see :func:`read_roster`):
   ``ID`` is the Canvas user id, the number in a Canvas bulk download's file names.
 - **Moodle's grading worksheet** (Assignment > Download grading worksheet): ``Identifier`` holds
   ``Participant 123456``, the participant id in a Moodle download's folder names; ``Full name``,
-  ``Email address`` and, when the site shows it, ``ID number``.
+  ``Email address``, when the site shows it ``ID number``, and ``Last modified (submission)``,
+  the time of the student's submission as Moodle recorded it (kept as written: see times.py).
 - **A plain table** with an id column, and optionally name, email and other id columns, found
   by common names (case, spacing, ``_`` and ``-`` ignored; see ``PLAIN_COLUMNS``).
 
@@ -66,6 +67,7 @@ class RosterStudent:
     participant_id: str = ""
     section: str = ""
     row: int = 0  # the row of the roster file, as a spreadsheet numbers it
+    submitted: str = ""  # the LMS's submission time, as the roster writes it (Moodle's worksheet)
 
     def ids(self):
         """(kind, value) for every id the student has, in ID_KINDS order."""
@@ -239,6 +241,7 @@ def _moodle_students(frame, path):
     email_col = find_column(columns, ("email address", "email"))
     number_col = find_column(columns, ("id number",))
     login_col = find_column(columns, ("username",))
+    submitted_col = find_column(columns, ("last modified (submission)",))
     students = []
     for row, record in _rows(frame):
         match = _PARTICIPANT.search(record[ident_col])
@@ -251,7 +254,8 @@ def _moodle_students(frame, path):
         students.append(RosterStudent(
             key=number or email or f"Participant {participant}", name=record[name_col],
             email=email, sis_user_id=number, sis_login_id=record[login_col] if login_col else "",
-            participant_id=participant, row=row))
+            participant_id=participant, row=row,
+            submitted=record[submitted_col] if submitted_col else ""))
     return students, []
 
 

@@ -2,7 +2,7 @@
 with their likely cause, diagnoses across the class, flags and the student table."""
 import statistics
 
-from grader.results import STATUSES
+from grader.report.course import build_course_section
 from grader.report.hints import class_hints
 from grader.report.histogram import build_histogram
 from grader.report.names import feedback_names, href
@@ -10,6 +10,7 @@ from grader.report.views import (FAILING, FLAG_TITLES, STATUS_GLYPHS, STATUS_LAB
                                  DiagnosisCount, ErrorRow, FailureGroup, FlagGroup, NoteRow,
                                  OutputHeader, OutputStat, ScoreBin, Segment, StudentRef, StudentRow,
                                  Summary, pct, points, share)
+from grader.results import STATUSES
 
 
 NOTES_SHOWN = 5  # per submission in the class report; the feedback page has them all
@@ -75,6 +76,7 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         notes=tuple(NoteRow(ref, tuple(s.notes[:NOTES_SHOWN]), max(0, len(s.notes) - NOTES_SHOWN))
                     for s, ref in sorted(zip(subs, refs), key=lambda p: (p[0].id.casefold(), p[0].id))
                     if s.notes),
+        course=build_course_section(batch, ref_by_id),
     )
 
 

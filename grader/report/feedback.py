@@ -1,8 +1,9 @@
 """The student's feedback page: one row per output with its verdict, the likely mistake and the
 figures behind it (never an expected value unless an instructor asks)."""
 
+from grader.report.course import build_grade_panel
 from grader.report.wording import fraction_text
-from grader.results import STATUSES
+from grader.results import STATUSES, percent
 from grader.report.views import STATUS_LABELS, Detail, FeedbackPage, OutputRow, ProblemGroup, StatusCount, fmt_index, is_number, pct, points, sci
 
 
@@ -127,14 +128,15 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
     problems = tuple(ProblemGroup(name, tuple(rows)) for name, rows in rows_by_problem.items())
     counts = [StatusCount(s, STATUS_LABELS[s], sum(c.status == s for c in result.checks))
               for s in STATUSES]
+    score = result.final.score if result.final is not None else result.score  # after the course's
     return FeedbackPage(
         id=result.id,
         assignment=assignment.name,
         generated_at=generated_at,
-        score=points(result.score),
+        score=points(score),
         max_score=points(result.max_score),
-        percent=pct(result.percent),
-        percent_value=round(max(0.0, min(100.0, result.percent)), 2),
+        percent=pct(percent(score, result.max_score)),
+        percent_value=round(max(0.0, min(100.0, percent(score, result.max_score))), 2),
         full_marks=result.full_marks and result.checked_expected and bool(result.max_score),
         status_counts=tuple(c for c in counts if c.count),
         problems=problems,
@@ -144,6 +146,7 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
         unchecked=sum(c.status == "unchecked" for c in result.checks),
         show_expected=show_expected,
         tolerance_rule=TOLERANCE_RULE,
+        grade=build_grade_panel(result),
     )
 
 

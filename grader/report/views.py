@@ -80,6 +80,7 @@ class FeedbackPage:
     unchecked: int  # outputs whose correctness was not checked (no expected/)
     show_expected: bool
     tolerance_rule: str
+    grade: object = None  # report/course.GradePanel: overrides and late penalty, if any
 
 
 # --------------------------------------------------------------------------- data: class report
@@ -279,6 +280,7 @@ class ClassReport:
     empty: tuple = ()  # of StudentRef: submissions with no output file at all (one line, not ten failures)
     notes: tuple = ()  # of NoteRow
     hints: tuple = ()  # of hints.ConventionHint: the class may have been taught another convention
+    course: object = None  # report/course.CourseSection, for a class graded with its course
 
 
 # --------------------------------------------------------------------------- helpers
