@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import loops  # noqa: E402  (tests/loops.py: the readable loop implementations)
 from grader.assignment import ops  # noqa: E402
-from grader.batch.flags import _panel as flags_panel  # noqa: E402  (the copied_expected panel)
+from grader.batch.copied import _panel as flags_panel  # noqa: E402  (the copied_expected panel)
 from grader.assignment.generate import compute_expected, make_inputs  # noqa: E402
 from grader.assignment.spec import load_spec  # noqa: E402
 

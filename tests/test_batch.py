@@ -62,7 +62,7 @@ def test_example_class_flags_only_the_shared_masks(example_batch):
     batch, _ = example_batch
     flags = {s.id: sorted({f.code for f in s.flags}) for s in batch.submissions if s.flags}
     assert flags == {"e0000001a": ["identical_dropout_mask"],
-                     "e0000009i": ["identical_dropout_mask"]}
+                     "e0000009i": ["copied_expected", "identical_dropout_mask"]}
 
 
 def test_results_are_identical_whatever_the_number_of_jobs(example_batch, tmp_path):
@@ -109,8 +109,9 @@ def test_a_broken_submission_is_isolated(tmp_path):
 
 
 def test_copied_masks_are_flagged_and_scores_unchanged(tmp_path):
-    """A copy of expected/ is not flagged on the default assignment: honest code that sums in the
-    reference's order writes the same bytes (grader/batch/flags.py)."""
+    """Shared masks are flagged between the students who share them; a copy of expected/ is
+    flagged on the long convolution sums, which no honest code writes byte for byte
+    (grader/batch/copied.py), and scores never change."""
     a = load_assignment()
     root = tmp_path / "class"
     shared = texts(a, correct_outputs(a, inputs(), 31), "%.12e")
@@ -128,7 +129,10 @@ def test_copied_masks_are_flagged_and_scores_unchanged(tmp_path):
              for s in batch.submissions}
     assert masks["alice"] == [["bob"], ["bob"]] and masks["bob"] == [["alice"], ["alice"]]
     assert masks["carol"] == [] and masks["dave"] == []
-    assert not any(f.code == "copied_expected" for s in batch.submissions for f in s.flags)
+    copied = {s.id: sorted(f.output for f in s.flags if f.code == "copied_expected")
+              for s in batch.submissions}
+    assert copied == {"alice": [], "bob": [], "carol": [],
+                      "dave": ["conv_backward_out_dw", "conv_backward_out_dx", "conv_forward_out"]}
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     flagged = {s["id"]: [f["code"] for f in s["flags"]] for s in data["submissions"]}
     assert flagged["alice"] == flagged["bob"] == ["identical_dropout_mask"] * 2

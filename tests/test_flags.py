@@ -1,6 +1,5 @@
 """Batch flags: copied dropout masks and copied expected files are flagged with their odds;
 independent correct students never are, however many; flags never change a score."""
-import functools
 import math
 import re
 
@@ -8,9 +7,10 @@ import numpy as np
 import pytest
 
 import loops
-from grader.batch import flags
+from grader.batch import copied
 from grader.assignment import ops
-from grader.batch.flags import find_flags, independent_shas, pair_log10_probability
+from grader.batch.copied import independent_shas
+from grader.batch.flags import find_flags, pair_log10_probability
 from grader.pipeline import grade_submission
 from grader.judge.dropout import DropoutVerdict
 from grader.results import CheckResult, Fingerprints, SubmissionResult
@@ -381,8 +381,8 @@ def test_cs231n_and_per_sample_students_are_never_flagged(tmp_path, context, ass
     assert flags_of(results) == {}
 
 
-def test_no_default_output_is_flaggable_so_a_copy_is_not_flagged(tmp_path, context, assignment,
-                                                                   inputs):
+def test_a_copy_is_flagged_on_the_long_sums_and_honest_work_never(tmp_path, context, assignment,
+                                                                  inputs):
     copier = grade_files(tmp_path, context, "copier", expected_copy(assignment, inputs))
     outputs = correct_outputs(assignment, inputs, seed=3)
     arrays = {p.name: {s.role: inputs[s.file] for s in p.inputs} for p in assignment.problems}
@@ -411,7 +411,9 @@ def test_no_default_output_is_flaggable_so_a_copy_is_not_flagged(tmp_path, conte
     find_flags(results, context.expected.manifest)  # no inputs: copied_expected cannot be judged
     assert flags_of(results) == {}
     find_flags(results, context.expected.manifest, assignment=assignment, inputs=inputs)
-    assert flags_of(results) == {}
+    assert flags_of(results) == {"copier": [("copied_expected", o, []) for o in
+                                            ("conv_forward_out", "conv_backward_out_dx",
+                                             "conv_backward_out_dw")]}
 
 
 def test_the_panel_reproduces_the_exact_outputs_and_no_long_sum(assignment, inputs, context):
@@ -440,18 +442,13 @@ def test_a_copy_is_flagged_where_no_panel_member_reproduces_expected(
     outputs = correct_outputs(assignment, inputs, 5)
     honest = grade_files(tmp_path, context, "honest",
                          {n[:-4]: text for n, text in texts(assignment, outputs).items()})
-    monkeypatch.setattr(flags, "_conv_panel", _one_ulp_off(flags._conv_panel))
-    # flags.py raises copied_expected only where the reference, run here, writes expected/'s
-    # bytes, and runs the fast layers for that; expected/ is now correctly rounded (the exact
-    # layers), which the fast layers do not reproduce, so the flag stays off on the default
-    # assignment. The machinery is tested with the layers that wrote expected/.
-    monkeypatch.setattr(flags.ops, "run", functools.partial(flags.ops.run, exact=True))
+    monkeypatch.setattr(copied, "_conv_panel", _one_ulp_off(copied._conv_panel))
     results = [copier, honest]
     find_flags(results, context.expected.manifest, assignment=assignment, inputs=inputs)
     assert flags_of(results) == {"copier": [("copied_expected", o, []) for o in
                                             ("conv_forward_out", "conv_backward_out_dx",
                                              "conv_backward_out_dw", "conv_backward_out_db")]}
-    members = len(list(flags._conv_panel("conv_forward", *_conv_arrays(assignment, inputs,
+    members = len(list(copied._conv_panel("conv_forward", *_conv_arrays(assignment, inputs,
                                                                         "conv_forward"))))
     message = copier.flags[0].message
     assert "byte-identical to the instructors' expected file" in message
@@ -461,8 +458,8 @@ def test_a_copy_is_flagged_where_no_panel_member_reproduces_expected(
     # Where the reference itself, run here, does not write expected/'s bytes (another machine's
     # arithmetic), the panel proves nothing: no flag.
     copier.flags.clear()
-    run = flags.ops.run
-    monkeypatch.setattr(flags.ops, "run", lambda problem, arrays, **kw: {
+    run = copied.ops.run
+    monkeypatch.setattr(copied.ops, "run", lambda problem, arrays, **kw: {
         role: np.nextafter(v, np.inf) if problem.name == "conv_forward" else v
         for role, v in run(problem, arrays, **kw).items()})
     find_flags(results, context.expected.manifest, assignment=assignment, inputs=inputs)
@@ -497,7 +494,7 @@ def test_every_panel_member_is_correct(geometry):
     ref.update(ops.run_nchw("conv_backward", a, params))
     for op, roles in (("conv_forward", {"out"}), ("conv_backward", {"dx", "dw", "db"})):
         names = []
-        for name, result in flags._panel(op, a, params):
+        for name, result in copied._panel(op, a, params):
             names.append(name)
             assert set(result) <= roles and result, (op, name)
             for role, value in result.items():
