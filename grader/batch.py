@@ -7,14 +7,13 @@ results come back in submission order whatever the number of workers.
 import json
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from .atomic import atomic_text_writer
+from .deadline import DEFAULT_TIME_LIMIT, TimeLimitExceeded, time_limit
 from .errors import SubmissionError
 from .flags import find_flags
 from .grade import failed_submission, grade_submission, load_context
@@ -24,37 +23,10 @@ from .report import FEEDBACK_DIR, feedback_names, write_class_report, write_feed
 from .results import BatchResult, timestamp, to_json
 from .text import printable
 
-DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
-
 # The only figures of a check the batch keeps after its feedback page and JSON are written: what
 # the flags compare (fingerprints, and the dropout counts behind the odds of a coincidence).
 FLAG_FIGURES = {"file_sha256", "mask_sha256", "dropped", "tested", "size", "structure_failures",
                 "accepted_interval", "expected_fraction", "diagnosis"}
-
-
-class TimeLimitExceeded(SubmissionError):
-    pass
-
-
-@contextmanager
-def time_limit(seconds):
-    """Raise TimeLimitExceeded in this (main) thread after ``seconds``; no-op off the main thread."""
-    if (not seconds or not hasattr(signal, "setitimer")
-            or threading.current_thread() is not threading.main_thread()):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TimeLimitExceeded(f"grading took longer than {seconds:g} s and was stopped",
-                                code="parse_error")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 _worker_context = None
@@ -75,7 +47,7 @@ def grade_with_limit(source, context, seconds):
     try:
         with time_limit(seconds):
             return grade_submission(source.path, context, submission_id=source.id, source=source)
-    except SubmissionError as e:
+    except (SubmissionError, TimeLimitExceeded) as e:
         return failed_submission(source.id, context, str(e))
     except Exception as e:  # a bug of ours must not lose the rest of the class's results
         return failed_submission(source.id, context,

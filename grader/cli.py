@@ -36,6 +36,10 @@ spec_option = click.option("--spec", "spec_path", default="assignment.toml", sho
 inputs_option = click.option("--inputs", "inputs_dir", default="input_files", show_default=True,
                              type=click.Path(file_okay=False), help="The fixed input files.")
 
+time_limit_option = click.option("--time-limit", "seconds", default=None,
+                                 type=click.FloatRange(min=0, min_open=True),
+                                 help="Seconds allowed per submission [default: 60].")
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnngrade")
@@ -103,14 +107,17 @@ def expected(spec_path, inputs_dir, out_dir):
 @click.option("--strict", is_flag=True, help="Exit 3 unless the submission has full marks.")
 @click.option("--show-expected", is_flag=True,
               help="Instructors: show expected values where outputs differ (never give this to students).")
+@time_limit_option
 @reports_errors
-def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected):
+def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected,
+          seconds):
     """Grade one SUBMISSION folder or zip and print a table, one row per output."""
     from .grade import check_submission
 
+    options = {"seconds": seconds} if seconds else {}
     result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
                                  expected_dir=expected_dir, json_path=json_path,
-                                 html_path=html_path, show_expected=show_expected)
+                                 html_path=html_path, show_expected=show_expected, **options)
     from .terminal import format_submission
 
     click.echo(format_submission(result, color=sys.stdout.isatty()))
@@ -128,8 +135,7 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
               type=click.Path(file_okay=False), help="Where to write results and reports.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: every core].")
-@click.option("--time-limit", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds allowed per submission [default: 60].")
+@time_limit_option
 @reports_errors
 def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
     """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import compare as comparing
 from .atomic import write_text_atomic
+from .deadline import DEFAULT_TIME_LIMIT, TimeLimitExceeded, reading, time_limit
 from .diagnose import Diagnoser, explain
 from .dropout_stats import check_dropout_train
 from .errors import StaleExpectedError, SubmissionError
@@ -57,7 +58,7 @@ def load_context(spec_path="assignment.toml", inputs_dir="input_files", expected
 
 def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_files",
                      expected_dir=None, json_path=None, html_path=None, show_expected=False,
-                     generated_at=None):
+                     generated_at=None, seconds=DEFAULT_TIME_LIMIT):
     """`cnngrade check`: grade one folder or zip, write the JSON and HTML asked for.
 
     ``expected_dir`` None means ``expected`` if it exists, else a student's self-check; a folder
@@ -68,7 +69,12 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
     elif not Path(expected_dir).is_dir():
         raise StaleExpectedError(f"no expected outputs at {expected_dir}")
     context = load_context(spec_path, inputs_dir, expected_dir, show_expected=show_expected)
-    result = grade_submission(submission, context)
+    source = SubmissionSource.from_path(Path(submission))
+    try:
+        with time_limit(seconds):
+            result = grade_submission(source.path, context, source=source)
+    except TimeLimitExceeded as e:
+        result = failed_submission(source.id, context, str(e))
     if json_path:
         write_text_atomic(json_path, to_json(result.to_dict()))
     if html_path:
@@ -126,7 +132,8 @@ def grade_folder(folder, context, submission_id):
     checks = []
     for output in assignment.outputs:
         file = located.to_grade.get(output.filename)
-        checks.append(grade_output(output, file, context, (located.root, Path(folder))))
+        with reading(_shown_path(file, Path(folder)) if file else output.filename):
+            checks.append(grade_output(output, file, context, (located.root, Path(folder))))
     score = sum(c.score for c in checks)
     max_score = sum(c.max_score for c in checks)
     return SubmissionResult(id=submission_id, score=score, max_score=max_score, error=None,
