@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .atomic import atomic_text_writer
-from .deadline import DEFAULT_TIME_LIMIT, TimeLimitExceeded, time_limit
+from .limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits
 from .errors import SubmissionError
 from .flags import find_flags
 from .grade import failed_submission, grade_submission, load_context
@@ -45,7 +45,7 @@ def _grade_one(task):
 def grade_with_limit(source, context, seconds):
     """Grade one SubmissionSource; a timeout or any failure becomes a failed result, never a crash."""
     try:
-        with time_limit(seconds):
+        with grading_limits(seconds):
             return grade_submission(source.path, context, submission_id=source.id, source=source)
     except (SubmissionError, TimeLimitExceeded) as e:
         return failed_submission(source.id, context, str(e))
@@ -147,7 +147,7 @@ def _write_results_json(path, batch, spools):
     head = to_json({"assignment": batch.assignment, "generated_at": batch.generated_at,
                     "ignored": batch.ignored, "submissions": []}, indent=None)
     opening = head[:head.rindex("[") + 1]
-    with atomic_text_writer(path) as out:
+    with atomic_text_writer(path, durable=True) as out:
         out.write(opening)
         for i, (submission, spool) in enumerate(zip(batch.submissions, spools)):
             data = json.loads(spool.read_text("utf-8"))

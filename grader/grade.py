@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import compare as comparing
 from .atomic import write_text_atomic
-from .deadline import DEFAULT_TIME_LIMIT, TimeLimitExceeded, reading, time_limit
+from .limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits, reading
 from .diagnose import Diagnoser, explain
 from .dropout_stats import check_dropout_train
 from .errors import StaleExpectedError, SubmissionError
@@ -71,7 +71,7 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
     context = load_context(spec_path, inputs_dir, expected_dir, show_expected=show_expected)
     source = SubmissionSource.from_path(Path(submission))
     try:
-        with time_limit(seconds):
+        with grading_limits(seconds):
             result = grade_submission(source.path, context, source=source)
     except TimeLimitExceeded as e:
         result = failed_submission(source.id, context, str(e))

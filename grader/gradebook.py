@@ -110,5 +110,5 @@ def _csv_cell(text):
 
 
 def write_gradebook(path, batch, assignment):
-    """Write the gradebook CSV to ``path`` atomically."""
-    write_text_atomic(path, gradebook_csv(batch, assignment))
+    """Write the gradebook CSV to ``path`` atomically, synced to disk (it survives a power loss)."""
+    write_text_atomic(path, gradebook_csv(batch, assignment), durable=True)

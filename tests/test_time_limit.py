@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from grader import grade as grade_module
-from grader.deadline import TimeLimitExceeded
+from grader.limits import TimeLimitExceeded
 from grader.grade import check_submission
 
 from simulated import EXPECTED, INPUTS, SPEC, correct_outputs, texts, write_submission

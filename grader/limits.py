@@ -1,13 +1,20 @@
-"""The time allowed for grading one submission, in `cnngrade check` and `cnngrade batch` alike.
+"""The limits one submission is graded under, in `cnngrade check` and `cnngrade batch` alike:
+the time allowed, and NumPy's floating-point errors kept off the terminal.
 
-The limit is a SIGALRM timer in the grading thread. When it fires, TimeLimitExceeded unwinds the
+The time limit is a SIGALRM timer in the grading thread. When it fires, TimeLimitExceeded unwinds the
 grading; it is not a SubmissionError, so that no handler meant for a bad file takes it for one
 (a file-level handler once did, and the student read "internal error ... NoneType"). On its way
 out of an output's grading it picks up the name of the file being read, for the message.
+
+A student's values may be anything finite: 1e308 overflows in a difference or a statistic, and
+NumPy would print a RuntimeWarning on the instructor's terminal for each kind. The results
+already treat what overflows (figures are kept finite for the JSON), so those warnings are noise.
 """
 import signal
 import threading
 from contextlib import contextmanager
+
+import numpy as np
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
 
@@ -58,3 +65,11 @@ def reading(file):
         if e.file is None:
             e.file = file
         raise
+
+
+@contextmanager
+def grading_limits(seconds):
+    """Grade one submission within ``seconds`` (see time_limit), NumPy's floating-point warnings
+    silenced."""
+    with time_limit(seconds), np.errstate(all="ignore"):
+        yield
