@@ -29,6 +29,10 @@ STANDARD_FOLDER = "output_files"
 MAX_DEPTH = 3  # folders below the submission's top that are looked into
 MAX_ENTRIES = 10_000  # directory entries examined before the submission is refused
 CLOSE_MATCH_CUTOFF = 0.8  # difflib ratio for "did you mean"
+# Notes per submission: the first ones (where the outputs are, what was renamed) say what matters;
+# 10,000 copies of an output would otherwise make 10,000 notes, a 1 MB feedback page and as much
+# of results.json for one student.
+MAX_NOTES = 25
 
 # Extensions a misnamed output may carry instead of .csv (at most two, as in "x.csv.txt").
 _DATA_EXTENSIONS = {".csv", ".txt", ".dat", ".tsv", ".text", ".out"}
@@ -139,8 +143,17 @@ def locate_outputs(folder, expected_names):
             what = ", ".join(unused) if len(unused) <= 3 else f"{len(unused)} output files"
             notes.append(f"{_rel_folder(f.path, folder)} also holds {what}: not graded; the "
                          f"outputs {_in(chosen.path, folder)} were")
-    located.notes = notes
+    located.notes = capped(notes)
     return located
+
+
+def capped(notes, limit=MAX_NOTES):
+    """``notes`` if there are at most ``limit``, else the first ``limit - 1`` and a count of the
+    rest."""
+    if len(notes) <= limit:
+        return notes
+    kept = notes[:limit - 1]
+    return kept + [f"{len(notes) - len(kept):,} more notes like these are left out"]
 
 
 class _Matcher:

@@ -1,6 +1,8 @@
 """Plain-text views of results for the terminal: one row per output, and the batch summary."""
 import click
 
+MAX_LISTED = 20  # names listed in one line of the summary; the rest are counted
+
 _STATUS_STYLE = {"pass": "green", "fail": "red", "error": "red", "missing": "yellow",
                  "unchecked": "blue"}
 
@@ -50,8 +52,11 @@ def format_batch_summary(batch, out_dir):
     flagged = sum(1 for s in subs if s.flags)
     lines = []
     if batch.ignored:
+        shown = batch.ignored[:MAX_LISTED]
+        more = len(batch.ignored) - len(shown)
         lines.append(f"ignored {len(batch.ignored)} entries under ROOT (a submission is a "
-                     f"folder or a .zip): {', '.join(batch.ignored)}")
+                     f"folder or a .zip): {', '.join(shown)}"
+                     + (f" and {more:,} more (listed in results.json)" if more else ""))
     return "\n".join(lines + [
         f"graded {count} submissions: mean {mean:.1f}%, {full} with full marks, "
         f"{errors} that could not be read, {flagged} flagged",
