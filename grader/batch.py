@@ -64,6 +64,8 @@ def grade_and_write_feedback(task, context, seconds, generated_at):
     """
     source, page, spool = task
     result = grade_with_limit(source, context, seconds)
+    if source.note:  # the id is not the folder's or zip's name: say why, first
+        result.notes.insert(0, source.note)
     try:
         json_text = to_json(result.to_dict(), indent=None)
         write_feedback(page, result, context.assignment, generated_at)
@@ -133,7 +135,8 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
             results = grade_all(tasks, context, jobs, seconds, generated_at)
         find_flags(results, context.expected.manifest, context.assignment, context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
-                            ignored=[printable(path.name) for path in listed.ignored])
+                            ignored=[printable(path.name) for path in listed.ignored],
+                            renamed=[source.note for source in sources if source.note])
         _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
@@ -145,7 +148,8 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
 def _write_results_json(path, batch, spools):
     """results.json from each submission's spooled JSON and its flags, one student at a time."""
     head = to_json({"assignment": batch.assignment, "generated_at": batch.generated_at,
-                    "ignored": batch.ignored, "submissions": []}, indent=None)
+                    "ignored": batch.ignored, "renamed": batch.renamed, "submissions": []},
+                   indent=None)
     opening = head[:head.rindex("[") + 1]
     with atomic_text_writer(path, durable=True) as out:
         out.write(opening)

@@ -116,6 +116,7 @@ class SubmissionSource:
     id: str
     path: Path
     kind: str
+    note: str = ""  # why the id is not the entry's name (a clash, invisible characters), if so
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -166,6 +167,11 @@ class SubmissionList(list):
         super().__init__(sources)
         self.ignored = list(ignored)
 
+    @property
+    def renamed(self):
+        """Why some ids are not their entry's name: one sentence per such submission."""
+        return [source.note for source in self if source.note]
+
 
 def list_submissions(root):
     """Every submission directly under ``root``, sorted by id; see SubmissionList.
@@ -180,12 +186,19 @@ def list_submissions(root):
       Any other hidden entry (a name starting with ``.``, such as ``.e0123`` or ``..foo``: a
       student's work that a file manager would not show) is not graded but goes into
       ``ignored``, as does any other entry that is not a submission (a loose file, a FIFO).
-    - Ids are made printable: bytes that are not UTF-8 and control characters become U+FFFD.
+    - Ids are made printable and comparable: NFC-normalised (``café`` typed on macOS, with a
+      combining accent, is the same id as ``café`` typed elsewhere), and bytes that are not
+      UTF-8, control, direction-changing and invisible characters (a zero-width space, a soft
+      hyphen, a BOM...) become U+FFFD, so that no two students display identically.
     - Duplicate ids, compared case-insensitively (feedback pages are files named by id, and
       ``e01.html`` and ``E01.html`` are one file on macOS and Windows): a folder keeps the bare
       id before a zip, a zip before a link, and otherwise the smaller name wins; each other
       submission's id is its full entry name (``e01`` folder and ``e01.zip`` give ids ``e01`` and
-      ``e01.zip``), with ``~2``, ``~3``... appended if even that is taken.
+      ``e01.zip``), with ``~2``, ``~3``... appended if even that is taken. Ids compare after
+      normalisation, so two names that only look alike clash too.
+    - A submission whose id is not its entry's name (a clash, or characters made visible) has a
+      ``note`` saying why, naming the entry with its invisible characters escaped;
+      ``SubmissionList.renamed`` lists these notes for the batch to report.
     - Sorted by id, case-insensitively, then by the exact id: deterministic across runs.
 
     Raises GraderError if ``root`` is missing, not a folder or unreadable.
@@ -233,31 +246,73 @@ def list_submissions(root):
         else:
             ignored.append(path)
 
-    sources = [SubmissionSource(id_, path, kind) for id_, path, kind in _assign_ids(found)]
+    sources = [SubmissionSource(id_, path, kind, note)
+               for id_, path, kind, note in _assign_ids(found)]
     sources.sort(key=lambda s: (s.id.casefold(), s.id))
     ignored.sort(key=lambda p: (p.name.casefold(), p.name))
     return SubmissionList(sources, ignored)
 
 
 def _assign_ids(found):
-    """(id, path, kind) for each found entry, ids unique ignoring case (see list_submissions)."""
-    ordered = sorted(found, key=lambda f: (_KIND_PRIORITY[f[3]], f[1]))
-    taken, ids = set(), {}
+    """(id, path, kind, note) for each found entry, ids unique ignoring case and normalisation
+    (see list_submissions)."""
+    # An entry whose name is already its id keeps it before a look-alike spelling.
+    ordered = sorted(found, key=lambda f: (_KIND_PRIORITY[f[3]], _clean_id(f[0]) != f[0], f[1]))
+    taken, ids = {}, {}  # taken: folded id -> index of the entry that holds it
     for i, (bare, _name, _path, _kind) in enumerate(ordered):  # first pass: bare ids
         candidate = _clean_id(bare)
-        if candidate.casefold() not in taken:
-            taken.add(candidate.casefold())
+        if _id_key(candidate) not in taken:
+            taken[_id_key(candidate)] = i
             ids[i] = candidate
-    for i, (_bare, name, _path, _kind) in enumerate(ordered):  # second pass: the others
+    notes = {}
+    for i, (bare, name, _path, _kind) in enumerate(ordered):  # second pass: the others
         if i in ids:
+            if ids[i] != unicodedata.normalize("NFC", bare):
+                notes[i] = (f"{_visible(ordered[i][1])} is graded as {ids[i]!r}: invisible or "
+                            "unprintable characters in its name are shown as \ufffd")
             continue
+        holder = taken[_id_key(_clean_id(bare))]
         candidate, n = _clean_id(name), 1
-        while candidate.casefold() in taken:
+        while _id_key(candidate) in taken:
             n += 1
             candidate = f"{_clean_id(name)}~{n}"
-        taken.add(candidate.casefold())
+        taken[_id_key(candidate)] = i
         ids[i] = candidate
-    return [(ids[i], path, kind) for i, (_b, _n, path, kind) in enumerate(ordered)]
+        notes[i] = (f"{_visible(name)} is graded as {candidate!r}: its name gives the same id as "
+                    f"{_visible(ordered[holder][1])}'s ({ids[holder]!r}); ids are compared "
+                    "ignoring case and look-alike spellings")
+    return [(ids[i], path, kind, notes.get(i, ""))
+            for i, (_b, _n, path, kind) in enumerate(ordered)]
+
+
+def _id_key(student_id):
+    """What two ids are compared by: case folded, NFC (folding can undo NFC)."""
+    return unicodedata.normalize("NFC", student_id.casefold())
+
+
+# Characters that display as nothing, or as blank space, yet make a name differ: format
+# characters (zero-width spaces and joiners, the soft hyphen, the BOM, word joiners, tags),
+# variation selectors, the combining grapheme joiner, Hangul and Braille blanks, and every
+# space but the plain one. With the control and direction-changing characters (_UNSAFE), they
+# become U+FFFD in ids.
+_INVISIBLE_CHARS = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0}
+_INVISIBLE_RANGES = ((0x180B, 0x180F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+
+
+def _invisible(char):
+    code = ord(char)
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (category == "Zs" and char != " "):
+        return True
+    return code in _INVISIBLE_CHARS or any(lo <= code <= hi for lo, hi in _INVISIBLE_RANGES)
+
+
+def _visible(name):
+    """An entry name for a note, with what does not show escaped: invisible characters and
+    combining marks (so that ``cafe\u0301`` can be told from ``café``), undecodable bytes as
+    U+FFFD."""
+    return "'" + "".join(f"\\u{ord(c):04x}" if _invisible(c) or unicodedata.combining(c) else c
+                         for c in _decoded(name)) + "'"
 
 
 def _strip_zip(name):
@@ -265,10 +320,11 @@ def _strip_zip(name):
 
 
 def _clean_id(name):
-    """``name`` made printable: undecodable bytes (surrogate escapes), control characters and
-    direction-changing characters become U+FFFD, so that ids survive JSON, CSV and terminals
-    and read as what they are."""
-    return _UNSAFE.sub("\ufffd", _decoded(name))
+    """``name`` NFC-normalised and made printable: undecodable bytes (surrogate escapes),
+    control, direction-changing and invisible characters become U+FFFD, so that ids survive
+    JSON, CSV and terminals, read as what they are, and never look like another's."""
+    name = unicodedata.normalize("NFC", _decoded(name))
+    return "".join("\ufffd" if _invisible(c) else c for c in name)
 
 
 def _decoded(text):

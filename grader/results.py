@@ -95,10 +95,11 @@ class BatchResult:
     submissions: list
     generated_at: str = ""
     ignored: list = field(default_factory=list)  # loose files under ROOT: neither folder nor zip
+    renamed: list = field(default_factory=list)  # why ids are not entry names (clashes, look-alikes)
 
     def to_dict(self):
         return {"assignment": self.assignment, "generated_at": self.generated_at,
-                "ignored": list(self.ignored),
+                "ignored": list(self.ignored), "renamed": list(self.renamed),
                 "submissions": [s.to_dict() for s in self.submissions]}
 
 

@@ -57,6 +57,10 @@ def format_batch_summary(batch, out_dir):
         lines.append(f"ignored {len(batch.ignored)} entries under ROOT (a submission is a "
                      f"folder or a .zip): {', '.join(shown)}"
                      + (f" and {more:,} more (listed in results.json)" if more else ""))
+    for note in batch.renamed[:MAX_LISTED]:
+        lines.append(f"renamed: {note}")
+    if len(batch.renamed) > MAX_LISTED:
+        lines.append(f"renamed: {len(batch.renamed) - MAX_LISTED:,} more (listed in results.json)")
     return "\n".join(lines + [
         f"graded {count} submissions: mean {mean:.1f}%, {full} with full marks, "
         f"{errors} that could not be read, {flagged} flagged",
