@@ -94,7 +94,7 @@ def grade_submission(path, context, submission_id=None, source=None):
     notes = []
     folder = None
     try:
-        with open_submission(source, notes=notes) as folder:
+        with open_submission(source, notes=notes, outputs=context.assignment.outputs) as folder:
             result = grade_folder(folder, context, submission_id)
     except SubmissionError as e:
         # Name files as the student knows them, never by the grader's own (temporary) paths.

@@ -156,6 +156,24 @@ def capped(notes, limit=MAX_NOTES):
     return kept + [f"{len(notes) - len(kept):,} more notes like these are left out"]
 
 
+def could_be_graded(expected_names):
+    """A predicate on file names: whether ``locate_outputs`` could grade a file of that name
+    (an expected name, or one it takes for a misnamed output)."""
+    matcher = _Matcher(expected_names)
+    return lambda name: name in matcher.exact or matcher.misnamed(name) is not None
+
+
+def is_litter(name, is_dir):
+    """Whether ``locate_outputs`` ignores an entry of this name without a word."""
+    return _is_junk(name, is_dir)
+
+
+def searched_below(name, depth):
+    """Whether ``locate_outputs`` looks into a sub-folder ``name`` of a folder at ``depth`` (a
+    folder named like an output is an entry, for reading to refuse)."""
+    return depth < MAX_DEPTH and not name.lower().endswith(".csv")
+
+
 class _Matcher:
     """Recognises expected names, exactly or misnamed."""
 
@@ -270,7 +288,7 @@ def _scan(top):
         for entry in sorted(subfolders, key=lambda e: e.name):
             if entry.name.lower().endswith(".csv"):  # a folder named like an output: reading
                 folder.entries.append(_Entry(entry.name, Path(entry.path)))  # says so
-            elif depth < MAX_DEPTH:
+            elif searched_below(entry.name, depth):
                 queue.append((Path(entry.path), depth + 1))
         folder.entries.sort(key=lambda e: e.name)
         folders.append(folder)  # breadth first, by name: shallowest first, deterministic
