@@ -260,6 +260,9 @@ def _scan(top):
         try:
             iterator = os.scandir(path)
         except OSError as e:
+            if path == top:  # nothing at all can be searched
+                raise SubmissionError(f"cannot be read ({e.strerror}): the grader may not open "
+                                      "this folder", path=top) from None
             notes.append(f"{_rel_folder(path, top)}: cannot be read ({e.strerror}); not searched")
             continue
         subfolders = []

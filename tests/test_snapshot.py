@@ -190,3 +190,26 @@ def test_a_folder_the_grader_may_not_read_is_reported_as_unreadable(tmp_path, co
         assert error == "None"
         assert "output_files/: cannot be read (Permission denied); not searched" in notes
     assert "min() arg" not in run.stdout + run.stderr
+
+
+LOCATE_ONE = """
+import sys
+from grader.errors import SubmissionError
+from grader.locate import locate_outputs
+try:
+    locate_outputs(sys.argv[1], ["a.csv"])
+except SubmissionError as e:
+    print(e.message)
+"""
+
+
+def test_locating_in_a_folder_that_cannot_be_listed_says_so(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    os.chmod(folder, 0o000)
+    try:
+        run = without_read_override([LOCATE_ONE, str(folder)])
+    finally:
+        os.chmod(folder, 0o755)
+    assert run.stdout.strip() == ("cannot be read (Permission denied): the grader may not open "
+                                  "this folder"), run.stderr
