@@ -2,31 +2,48 @@
 results, the gradebook and the reports, each atomically.
 
 Each submission is graded under a time limit, so nothing a student hands in can stall the batch;
-results come back in submission order whatever the number of workers.
+results come back in submission order whatever the number of workers. What goes wrong is told
+apart by whose it is:
+
+- the student's (a bad file, a zip bomb, grading that takes too long): a failed result, zero
+  for what could not be judged, with the reason;
+- the grader's environment (a full disk, a file size limit, an --out it cannot write): a
+  GraderError that stops the batch, before grading where it can be checked first;
+- a bug of ours, or a grading process killed twice on the same submission (the OOM killer): the
+  submission is left ungraded (``graded`` false, no score in the gradebook), the batch goes on,
+  and the command exits 1 naming it. Students never see the grader's paths either way.
+
+--out is checked, and held against a second batch, before anything is graded (grader/outdir.py).
 """
 import json
+import logging
 import os
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
+from . import outdir
 from .atomic import atomic_text_writer
-from .limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits
-from .errors import SubmissionError
+from .errors import GraderError, SubmissionError
 from .flags import find_flags
 from .grade import failed_submission, grade_submission, load_context
 from .gradebook import write_gradebook
 from .intake import list_submissions
+from .limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits
 from .report import FEEDBACK_DIR, feedback_names, write_class_report, write_feedback
 from .results import BatchResult, timestamp, to_json
 from .text import printable
+from .workers import run_in_workers
+
+log = logging.getLogger("cnngrade")
 
 # The only figures of a check the batch keeps after its feedback page and JSON are written: what
 # the flags compare (fingerprints, and the dropout counts behind the odds of a coincidence).
 FLAG_FIGURES = {"file_sha256", "mask_sha256", "dropped", "tested", "size", "structure_failures",
                 "accepted_interval", "expected_fraction", "diagnosis"}
+# Grading is CPU-bound: workers beyond twice the cores only cost memory (--jobs 1000 started
+# 1,001 processes for 9 students).
+MAX_JOBS_PER_CPU = 2
 
 
 _worker_context = None
@@ -43,16 +60,31 @@ def _grade_one(task):
 
 
 def grade_with_limit(source, context, seconds):
-    """Grade one SubmissionSource; a timeout or any failure becomes a failed result, never a crash."""
+    """Grade one SubmissionSource: the student's problems and the time limit become a failed
+    result, a bug of ours an ungraded one; a GraderError (the grader cannot go on) is raised."""
     try:
         with grading_limits(seconds):
             return grade_submission(source.path, context, submission_id=source.id, source=source)
     except (SubmissionError, TimeLimitExceeded) as e:
         return failed_submission(source.id, context, str(e))
+    except GraderError:
+        raise
     except Exception as e:  # a bug of ours must not lose the rest of the class's results
-        return failed_submission(source.id, context,
-                                 f"internal error while grading ({type(e).__name__}: {e}); "
-                                 "please report it")
+        log.error("internal error while grading %s: %s: %s; please report it", source.id,
+                  type(e).__name__, e, exc_info=True)
+        return ungraded(source.id, context, f"an internal error ({type(e).__name__})")
+
+
+def ungraded(submission_id, context, reason):
+    """The result of a submission the grader failed on: no score to give, and why (with no
+    grader path: students read it)."""
+    result = failed_submission(submission_id, context,
+                               f"not graded: the grader failed on this submission ({reason}); "
+                               "it will be graded again")
+    result.graded = False
+    for check in result.checks:
+        check.message = "not graded: the grader failed on this submission"
+    return result
 
 
 def grade_and_write_feedback(task, context, seconds, generated_at):
@@ -62,28 +94,59 @@ def grade_and_write_feedback(task, context, seconds, generated_at):
     Pages are so rendered in parallel, and the main process holds a small summary per student:
     its memory stays flat however large the class.
     """
-    source, page, spool = task
+    source = task[0]
     result = grade_with_limit(source, context, seconds)
     if source.note:  # the id is not the folder's or zip's name: say why, first
         result.notes.insert(0, source.note)
+    return _record(task, result, context, generated_at)
+
+
+def _record(task, result, context, generated_at):
+    """Write ``result``'s feedback page and spooled JSON; return it without the figures only
+    those need."""
+    source, page, spool = task
     try:
         json_text = to_json(result.to_dict(), indent=None)
         write_feedback(page, result, context.assignment, generated_at)
     except (ValueError, TypeError, UnicodeError) as e:  # a bug of ours: keep the class's results
-        result = failed_submission(source.id, context,
-                                   f"internal error while reporting ({type(e).__name__}: {e}); "
-                                   "please report it")
+        log.error("internal error while reporting on %s: %s: %s; please report it", source.id,
+                  type(e).__name__, e, exc_info=True)
+        result = ungraded(source.id, context, f"an internal error while reporting "
+                                              f"({type(e).__name__})")
         json_text = to_json(result.to_dict(), indent=None)
-        write_feedback(page, result, context.assignment, generated_at)
-    spool.write_text(json_text, encoding="utf-8")
+        _write(write_feedback, page, result, context.assignment, generated_at)
+    except OSError as e:
+        raise GraderError(f"cannot write a feedback page: {e.strerror}", path=page) from None
+    _write(spool.write_text, json_text, encoding="utf-8")
     for check in result.checks:
         check.details = {k: v for k, v in check.details.items() if k in FLAG_FIGURES}
     return result
 
 
+def _write(write, *args, **kwargs):
+    """``write(*args, **kwargs)``; an OSError is the grader's: a GraderError that stops the batch."""
+    try:
+        return write(*args, **kwargs)
+    except OSError as e:
+        raise GraderError(f"cannot write results: {e.strerror}", path=e.filename) from None
+
+
+def worker_count(jobs, tasks):
+    """Workers for ``tasks``: ``jobs`` (default every core) clamped to the work and the cores."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = cpus or 1
+    return max(1, min(jobs or cpus, len(tasks), MAX_JOBS_PER_CPU * cpus))
+
+
+def hard_limit(seconds):
+    """When a worker stuck on one submission (where its own time limit cannot interrupt it) is
+    stopped from outside."""
+    return seconds + max(seconds, 10.0) if seconds else None
+
+
 def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None):
     """SubmissionResults for ``tasks`` (source, feedback page, spool file) in their order, graded
-    by ``jobs`` worker processes."""
+    by ``jobs`` worker processes (see grader/workers.py for what survives a worker's death)."""
     options = {"seconds": seconds, "generated_at": generated_at}
     if jobs <= 1 or len(tasks) <= 1:
         results = []
@@ -92,15 +155,15 @@ def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="
             if on_result:
                 on_result()
         return results
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(context, options)) as pool:
-        results = []
-        chunk = max(1, min(16, len(tasks) // (jobs * 4)))
-        for result in pool.map(_grade_one, tasks, chunksize=chunk):
-            results.append(result)
-            if on_result:
-                on_result()
-        return results
+
+    def lost(task, reason):
+        log.error("%s was not graded: %s", task[0].id, reason)
+        return _record(task, ungraded(task[0].id, context, reason), context, generated_at)
+
+    chunk = max(1, min(16, len(tasks) // (jobs * 4)))
+    return run_in_workers(tasks, _grade_one, jobs, lost, initializer=_init_worker,
+                          initargs=(context, options), hard_limit=hard_limit(seconds),
+                          chunk=chunk, on_result=on_result)
 
 
 def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
@@ -110,23 +173,29 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     and feedback/<id>.html into ``out_dir``. Returns the BatchResult.
 
     ``progress``, if given, is a callable receiving the number of submissions and returning a
-    context manager with an ``update(n)`` method (click.progressbar fits).
+    context manager with an ``update(n)`` method (click.progressbar fits). Raises GraderError,
+    before grading, for an --out that cannot be used or that another batch is writing to.
     """
     context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
     listed = list_submissions(Path(root))
     out_dir = Path(out_dir)
-    # --out inside ROOT: an earlier run's reports are not a student.
-    sources = [source for source in listed if source.path.resolve() != out_dir.resolve()]
-    generated_at = generated_at or timestamp()
+    sources = outdir.submissions_to_grade(listed, root, out_dir)
+    outdir.prepare(out_dir)
+    with outdir.locked(out_dir):
+        outdir.remove_leftovers(out_dir)
+        return _grade_into(out_dir, context, listed, sources, jobs, seconds, progress,
+                           generated_at or timestamp())
+
+
+def _grade_into(out_dir, context, listed, sources, jobs, seconds, progress, generated_at):
     names = feedback_names(source.id for source in sources)
     feedback_dir = out_dir / FEEDBACK_DIR
-    _remove_stale_pages(feedback_dir, names)
-    feedback_dir.mkdir(parents=True, exist_ok=True)
-    spool_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".results-"))
+    outdir.remove_stale_pages(feedback_dir, names)
+    spool_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=outdir.SPOOL_PREFIX))
     try:
         tasks = [(source, feedback_dir / name, spool_dir / f"{i}.json")
                  for i, (source, name) in enumerate(zip(sources, names))]
-        jobs = jobs or os.cpu_count() or 1
+        jobs = worker_count(jobs, tasks)
         if progress is not None:
             with progress(len(tasks)) as bar:
                 results = grade_all(tasks, context, jobs, seconds, generated_at,
@@ -137,11 +206,11 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored],
                             renamed=[source.note for source in sources if source.note])
-        _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
+        _write(_write_results_json, out_dir / "results.json", batch, [task[2] for task in tasks])
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
-    write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
-    write_class_report(out_dir, batch, context.assignment, generated_at, names)
+    _write(write_gradebook, out_dir / "gradebook.csv", batch, context.assignment)
+    _write(write_class_report, out_dir, batch, context.assignment, generated_at, names)
     return batch
 
 
@@ -158,12 +227,3 @@ def _write_results_json(path, batch, spools):
             data["flags"] = [flag.to_dict() for flag in submission.flags]
             out.write((", " if i else "") + to_json(data, indent=None).rstrip("\n"))
         out.write("]}\n")
-
-
-def _remove_stale_pages(feedback_dir, names):
-    """Pages of an earlier run for students no longer in the class would mislead: remove them."""
-    if feedback_dir.is_dir():
-        keep = set(names)
-        for page in feedback_dir.glob("*.html"):
-            if page.name not in keep:
-                page.unlink()

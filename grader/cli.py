@@ -27,6 +27,12 @@ def reports_errors(command):
                 raise
             click.echo(f"cnngrade: error: {e}", err=True)
             sys.exit(EXIT_CANNOT_RUN)
+        except OSError as e:  # reading or writing the operator's own files: still one line
+            if debug:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"cnngrade: error: {where}{e.strerror or e}", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
 
     return click.option("--debug", is_flag=True, help="Show a traceback on errors.")(wrapper)
 
@@ -151,6 +157,13 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
                          expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
                          progress=progress, **options)
     click.echo(format_batch_summary(result, out_dir))
+    ungraded = [s.id for s in result.submissions if not s.graded]
+    if ungraded:  # the grader failed on them: not a grade to hand out as it is
+        click.echo(f"cnngrade: error: {len(ungraded)} submission(s) could not be graded because "
+                   f"the grader failed on them: {', '.join(ungraded[:20])}"
+                   f"{' ...' if len(ungraded) > 20 else ''}; their gradebook rows are empty; "
+                   "grade them again (report the error if it recurs)", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
 
 
 @main.command()

@@ -19,6 +19,7 @@ from .errors import StaleExpectedError, SubmissionError
 from .generate import load_expected, read_inputs
 from .intake import SubmissionSource, open_submission
 from .locate import locate_outputs
+from .outdir import check_output_file
 from .reading import CountMismatch, parse_array, read_file_for
 from .results import CheckResult, SubmissionResult, timestamp, to_json
 from .spec import load_spec
@@ -64,6 +65,9 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
     ``expected_dir`` None means ``expected`` if it exists, else a student's self-check; a folder
     that is named but absent is an error. Returns ``(result, context)``.
     """
+    for path in (json_path, html_path):  # an unusable path refused before grading, not after
+        if path:
+            check_output_file(path)
     if expected_dir is None:
         expected_dir = "expected" if Path("expected").is_dir() else None
     elif not Path(expected_dir).is_dir():

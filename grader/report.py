@@ -531,7 +531,7 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
             problem=check.problem,
             status=check.status,
             status_label=STATUS_LABELS.get(check.status, check.status),
-            score="\u2013" if check.status == "unchecked"
+            score="\u2013" if check.status == "unchecked" or not result.graded
             else f"{_points(check.score)} / {_points(check.max_score)}",
             message=message,
             diagnosis=check.diagnosis,
@@ -547,9 +547,9 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
         id=result.id,
         assignment=assignment.name,
         generated_at=generated_at,
-        score=_points(result.score),
+        score=_points(result.score) if result.graded else "\u2013",  # ungraded: no zero shown
         max_score=_points(result.max_score),
-        percent=_pct(result.percent),
+        percent=_pct(result.percent) if result.graded else "\u2013",
         percent_value=round(max(0.0, min(100.0, result.percent)), 2),
         full_marks=result.full_marks and result.checked_expected and bool(result.max_score),
         status_counts=tuple(c for c in counts if c.count),
@@ -709,8 +709,9 @@ def _student_rows(subs, refs, outputs, key):
                 title += f" ({c.diagnosis})"
             cells.append(Cell(status, STATUS_GLYPHS.get(status, "?"), title))
         flags = tuple(dict.fromkeys(FLAG_TITLES.get(_flag_code(f), _flag_code(f)) for f in s.flags))
-        rows.append(StudentRow(ref, f"{_points(s.score)} / {_points(s.max_score)}",
-                               _pct(s.percent), tuple(cells), flags, bool(s.error)))
+        score = f"{_points(s.score)} / {_points(s.max_score)}" if s.graded else "not graded"
+        rows.append(StudentRow(ref, score, _pct(s.percent) if s.graded else "\u2013",
+                               tuple(cells), flags, bool(s.error)))
     return rows
 
 

@@ -66,6 +66,7 @@ class SubmissionResult:
     flags: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # misnamed or extra files, and where files were found
     checked_expected: bool = True
+    graded: bool = True  # False: the grader failed on it (``error`` says how); no score to give
 
     @property
     def percent(self):
@@ -83,6 +84,7 @@ class SubmissionResult:
             "percent": round(self.percent, 2),
             "error": self.error,
             "checked_expected": self.checked_expected,
+            "graded": self.graded,
             "checks": [c.to_dict() for c in self.checks],
             "flags": [f.to_dict() for f in self.flags],
             "notes": list(self.notes),

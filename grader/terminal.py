@@ -46,9 +46,11 @@ def format_batch_summary(batch, out_dir):
     """The lines that end `cnngrade batch`: how the class did and where the reports are."""
     subs = batch.submissions
     count = len(subs)
-    mean = sum(s.percent for s in subs) / count if count else 0.0
+    scored = [s for s in subs if s.graded]
+    mean = sum(s.percent for s in scored) / len(scored) if scored else 0.0
     full = sum(1 for s in subs if s.max_score and s.score >= s.max_score)
-    errors = sum(1 for s in subs if s.error)
+    errors = sum(1 for s in subs if s.error and s.graded)
+    ungraded = sum(1 for s in subs if not s.graded)
     flagged = sum(1 for s in subs if s.flags)
     lines = []
     if batch.ignored:
@@ -62,8 +64,9 @@ def format_batch_summary(batch, out_dir):
     if len(batch.renamed) > MAX_LISTED:
         lines.append(f"renamed: {len(batch.renamed) - MAX_LISTED:,} more (listed in results.json)")
     return "\n".join(lines + [
-        f"graded {count} submissions: mean {mean:.1f}%, {full} with full marks, "
-        f"{errors} that could not be read, {flagged} flagged",
+        f"graded {count - ungraded} submissions: mean {mean:.1f}%, {full} with full marks, "
+        f"{errors} that could not be read, {flagged} flagged"
+        + (f"; {ungraded} not graded (the grader failed on them)" if ungraded else ""),
         f"report: {out_dir}/report.html   gradebook: {out_dir}/gradebook.csv   "
         f"results: {out_dir}/results.json",
     ])
