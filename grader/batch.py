@@ -202,10 +202,12 @@ def _grade_into(out_dir, context, listed, sources, jobs, seconds, progress, gene
                                     on_result=lambda: bar.update(1))
         else:
             results = grade_all(tasks, context, jobs, seconds, generated_at)
-        find_flags(results, context.expected.manifest, context.assignment, context.inputs)
+        groups = find_flags(results, context.expected.manifest, context.assignment,
+                            context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored],
-                            renamed=[source.note for source in sources if source.note])
+                            renamed=[source.note for source in sources if source.note],
+                            flag_groups=groups)
         _write(_write_results_json, out_dir / "results.json", batch, [task[2] for task in tasks])
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
@@ -217,8 +219,9 @@ def _grade_into(out_dir, context, listed, sources, jobs, seconds, progress, gene
 def _write_results_json(path, batch, spools):
     """results.json from each submission's spooled JSON and its flags, one student at a time."""
     head = to_json({"assignment": batch.assignment, "generated_at": batch.generated_at,
-                    "ignored": batch.ignored, "renamed": batch.renamed, "submissions": []},
-                   indent=None)
+                    "ignored": batch.ignored, "renamed": batch.renamed,
+                    "flag_groups": [group.to_dict() for group in batch.flag_groups],
+                    "submissions": []}, indent=None)
     opening = head[:head.rindex("[") + 1]
     with atomic_text_writer(path, durable=True) as out:
         out.write(opening)

@@ -726,15 +726,20 @@ def _flag_parts(flag):
 
 
 def _flag_groups(subs, ref_by_id):
-    """Flags gathered for the instructor: the submissions sharing one dropout mask (connected
-    through their ``with`` lists) form one group per output, and groups of the same submissions
-    are merged across outputs; every other flag is its own group."""
+    """Flags gathered for the instructor: the submissions sharing one dropout mask (naming the
+    same ``group``, or, in results without groups, connected through their ``with`` lists) form
+    one group per output, and groups of the same submissions are merged across outputs; every
+    other flag is its own group."""
     groups = []
     links = {}  # output -> {id: set of ids it shares a mask with}
+    grouped = {}  # (output, group id) -> ids: flags that name their group, linear in its size
     for s in subs:
         for flag in s.flags:
             code, output, others, message = _flag_parts(flag)
-            if code == "identical_dropout_mask":
+            group = flag.get("group") if isinstance(flag, dict) else getattr(flag, "group", None)
+            if code == "identical_dropout_mask" and group:
+                grouped.setdefault((output, group), set()).add(s.id)
+            elif code == "identical_dropout_mask":
                 graph = links.setdefault(output, {})
                 for other in others:
                     graph.setdefault(s.id, set()).add(other)
@@ -758,6 +763,9 @@ def _flag_groups(subs, ref_by_id):
             seen |= component
             members = tuple(sorted(component, key=lambda i: (i.casefold(), i)))
             outputs_by_members.setdefault(members, []).append(output)
+    for (output, _), ids in grouped.items():
+        members = tuple(sorted(ids, key=lambda i: (i.casefold(), i)))
+        outputs_by_members.setdefault(members, []).append(output)
     code = "identical_dropout_mask"
     for members, outputs in outputs_by_members.items():
         where = " and ".join(outputs)

@@ -44,16 +44,23 @@ class CheckResult:
 
 @dataclass
 class Flag:
-    """Batch-level suspicion for the instructor (never changes a score)."""
+    """Batch-level suspicion for the instructor (never changes a score).
+
+    A flag shared by a group of submissions (a shared dropout mask) names its ``group``, listed
+    once in the batch's ``flag_groups`` with all its members, and the ``group_size``; ``with_``
+    then names only the first few others, so that a group of 1,600 costs 1,600 small flags.
+    """
 
     code: str
     output: str
     with_: list
     message: str = ""
+    group: str | None = None
+    group_size: int | None = None
 
     def to_dict(self):
         return {"code": self.code, "output": self.output, "with": list(self.with_),
-                "message": self.message}
+                "message": self.message, "group": self.group, "group_size": self.group_size}
 
 
 @dataclass
@@ -98,10 +105,12 @@ class BatchResult:
     generated_at: str = ""
     ignored: list = field(default_factory=list)  # loose files under ROOT: neither folder nor zip
     renamed: list = field(default_factory=list)  # why ids are not entry names (clashes, look-alikes)
+    flag_groups: list = field(default_factory=list)  # grader.flags.FlagGroup: each group once
 
     def to_dict(self):
         return {"assignment": self.assignment, "generated_at": self.generated_at,
                 "ignored": list(self.ignored), "renamed": list(self.renamed),
+                "flag_groups": [group.to_dict() for group in self.flag_groups],
                 "submissions": [s.to_dict() for s in self.submissions]}
 
 
