@@ -12,12 +12,12 @@ from pathlib import Path
 
 from . import compare as comparing
 from .atomic import write_text_atomic
-from .limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits, reading
 from .diagnose import Diagnoser, explain
 from .dropout_stats import check_dropout_train
 from .errors import StaleExpectedError, SubmissionError
 from .generate import load_expected, read_inputs
 from .intake import SubmissionSource, open_submission
+from .limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits, reading
 from .locate import locate_outputs
 from .outdir import check_output_file
 from .reading import CountMismatch, parse_array, read_file_for
@@ -98,7 +98,7 @@ def grade_submission(path, context, submission_id=None, source=None):
     notes = []
     folder = None
     try:
-        with open_submission(source, notes=notes, outputs=context.assignment.outputs) as folder:
+        with open_submission(source, notes=notes) as folder:
             result = grade_folder(folder, context, submission_id)
     except SubmissionError as e:
         # Name files as the student knows them, never by the grader's own (temporary) paths.
@@ -136,7 +136,7 @@ def grade_folder(folder, context, submission_id):
     checks = []
     for output in assignment.outputs:
         file = located.to_grade.get(output.filename)
-        with reading(_shown_path(file, Path(folder)) if file else output.filename):
+        with reading(file or output.filename, folder):
             checks.append(grade_output(output, file, context, (located.root, Path(folder))))
     score = sum(c.score for c in checks)
     max_score = sum(c.max_score for c in checks)

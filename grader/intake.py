@@ -2,9 +2,9 @@
 
 ``list_submissions(root)`` finds the submissions directly under ROOT: each sub-folder or ``.zip``
 file (any case) is one student, whose id is the folder name or the zip name without ``.zip``.
-``open_submission(source)`` yields a folder to grade: a private temporary folder into which a
-folder submission was copied or a zip extracted (under the limits of ``ZipLimits``), and which
-is removed on exit whatever happens.
+``open_submission(source)`` yields a folder to grade: a folder submission itself, or a private
+temporary folder into which a zip was extracted under the limits of ``ZipLimits``, and which is
+removed on exit whatever happens.
 
 A zip is checked whole before anything is written. The whole zip is refused (a SubmissionError
 naming the zip and the entry; the student scores zero) only for what is hostile or unbounded:
@@ -30,9 +30,10 @@ and direction-changing characters escaped, bytes that are not UTF-8 replaced.
 Extraction then counts the bytes actually produced, in chunks, so a header that lies about its
 sizes cannot make it write more than the caps.
 
-Folder submissions are copied into a private folder first (grader.snapshot), so that a student
-who changes their folder while it is graded (a folder swapped for a link) cannot make the grader
-read outside it.
+Folder submissions are not copied: they are held open while graded (grader.confine), and
+locating and reading go through that handle without following any link, so that a student who
+changes their folder while it is graded (a folder swapped for a link) cannot make the grader read
+outside it; the reader also refuses links and special files themselves.
 """
 import errno
 import os
@@ -49,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GraderError, SubmissionError
-from .snapshot import copy_submission
+from .confine import holding
 
 KINDS = ("folder", "zip", "link")
 _KIND_PRIORITY = {"folder": 0, "zip": 1, "link": 2}  # who keeps the bare id when ids collide
@@ -355,17 +356,16 @@ def _escape(match):
 
 
 @contextmanager
-def open_submission(source, tmp_root=None, *, limits=None, notes=None, outputs=None):
-    """Yield a folder (Path) holding ``source``'s files, ready to grade: a new private temporary
-    folder (``tempfile.mkdtemp`` under ``tmp_root``, default the system's), removed on exit even
-    when copying, extraction or grading raises.
+def open_submission(source, tmp_root=None, *, limits=None, notes=None):
+    """Yield a folder (Path) holding ``source``'s files, ready to grade, held open for the block
+    (grader.confine): below it, every read goes through that handle and follows no link, so a
+    student who swaps a folder for a link while it is graded gets nothing read outside.
 
-    A folder submission is copied there through directory handles, never following a link
-    (grader.snapshot: the student cannot change what is graded while it is read); ``outputs``
-    (the spec's OutputSpecs) say which files' contents the copy needs. A zip is extracted there;
-    ``limits`` (ZipLimits) bounds the extraction. If ``notes`` is a list, remarks that do not
-    stop grading (a skipped symbolic link, names that were not UTF-8, a folder that cannot be
-    read) are appended to it.
+    A folder submission is yielded as it is. A zip is extracted into a new private temporary
+    folder (``tempfile.mkdtemp`` under ``tmp_root``, default the system's), removed on exit even
+    when extraction or grading raises. ``limits`` (ZipLimits) bounds the extraction. If ``notes``
+    is a list, remarks about the zip that do not stop grading (a skipped symbolic link, names
+    that were not UTF-8) are appended to it.
 
     Raises SubmissionError for a link, a folder or zip that is gone, a file that is not a zip, a
     corrupt zip, and any zip that breaks a rule (see the module docstring); GraderError if the
@@ -374,6 +374,10 @@ def open_submission(source, tmp_root=None, *, limits=None, notes=None, outputs=N
     if source.kind == "link":
         raise SubmissionError("is a symbolic link, which is not followed; put the folder or zip "
                               "itself in the submissions folder", path=source.path)
+    if source.kind == "folder":
+        with holding(source.path):  # a link, a file, a folder gone or unreadable: refused here
+            yield Path(source.path)
+        return
     limits = limits or DEFAULT_LIMITS
     notes = notes if notes is not None else []
     try:
@@ -382,11 +386,9 @@ def open_submission(source, tmp_root=None, *, limits=None, notes=None, outputs=N
         raise GraderError(f"cannot create a temporary folder: {e.strerror}",
                           path=tmp_root) from None
     try:
-        if source.kind == "folder":
-            copy_submission(source.path, tmp, outputs, notes)
-        else:
-            extract_zip(source.path, tmp, limits, notes)
-        yield tmp
+        extract_zip(source.path, tmp, limits, notes)
+        with holding(tmp):
+            yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

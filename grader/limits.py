@@ -13,6 +13,7 @@ already treat what overflows (figures are kept finite for the JSON), so those wa
 import signal
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -57,14 +58,22 @@ def time_limit(seconds):
 
 
 @contextmanager
-def reading(file):
-    """Name ``file`` in a TimeLimitExceeded that fires inside the block."""
+def reading(file, folder=None):
+    """Name ``file`` (relative to ``folder``, as the student knows it) in a TimeLimitExceeded
+    that fires inside the block."""
     try:
         yield
     except TimeLimitExceeded as e:
         if e.file is None:
-            e.file = file
+            e.file = _relative(file, folder)
         raise
+
+
+def _relative(file, folder):
+    try:
+        return Path(file).relative_to(folder).as_posix()
+    except (TypeError, ValueError):
+        return Path(file).name
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import confine
 from .errors import SubmissionError
 
 STANDARD_FOLDER = "output_files"
@@ -156,18 +157,6 @@ def capped(notes, limit=MAX_NOTES):
     return kept + [f"{len(notes) - len(kept):,} more notes like these are left out"]
 
 
-def could_be_graded(expected_names):
-    """A predicate on file names: whether ``locate_outputs`` could grade a file of that name
-    (an expected name, or one it takes for a misnamed output)."""
-    matcher = _Matcher(expected_names)
-    return lambda name: name in matcher.exact or matcher.misnamed(name) is not None
-
-
-def is_litter(name, is_dir):
-    """Whether ``locate_outputs`` ignores an entry of this name without a word."""
-    return _is_junk(name, is_dir)
-
-
 def searched_below(name, depth):
     """Whether ``locate_outputs`` looks into a sub-folder ``name`` of a folder at ``depth`` (a
     folder named like an output is an entry, for reading to refuse)."""
@@ -250,7 +239,8 @@ def _is_junk(name, is_dir):
 
 def _scan(top):
     """The folders under ``top`` down to MAX_DEPTH, breadth first, with their file-like entries;
-    and notes on links to folders and unreadable folders."""
+    and notes on links to folders and unreadable folders. Folders are listed through
+    grader.confine: below a submission held open, no link on the way is followed."""
     folders, notes = [], []
     queue = deque([(top, 0)])
     examined = 0
@@ -258,7 +248,7 @@ def _scan(top):
         path, depth = queue.popleft()
         folder = _Folder(path, depth)
         try:
-            iterator = os.scandir(path)
+            listing = _listing(path, MAX_ENTRIES - examined)
         except OSError as e:
             if path == top:  # nothing at all can be searched
                 raise SubmissionError(f"cannot be read ({e.strerror}): the grader may not open "
@@ -266,36 +256,49 @@ def _scan(top):
             notes.append(f"{_rel_folder(path, top)}: cannot be read ({e.strerror}); not searched")
             continue
         subfolders = []
-        with iterator:
-            for entry in iterator:
-                examined += 1
-                if examined > MAX_ENTRIES:
-                    raise SubmissionError(
-                        f"holds more than {MAX_ENTRIES:,} files and folders within {MAX_DEPTH} "
-                        "levels: not examined; hand in output_files/ and your code only",
-                        path=top, code="parse_error")
-                try:
-                    is_link = entry.is_symlink()
-                    is_dir = not is_link and entry.is_dir(follow_symlinks=False)
-                except OSError:
-                    continue
-                if _is_junk(entry.name, is_dir):
-                    continue
-                if is_dir:
-                    subfolders.append(entry)
-                elif is_link:
-                    folder.entries.append(_Entry(entry.name, Path(entry.path),
-                                                 is_folder_link=_points_to_folder(entry)))
-                else:
-                    folder.entries.append(_Entry(entry.name, Path(entry.path)))
-        for entry in sorted(subfolders, key=lambda e: e.name):
-            if entry.name.lower().endswith(".csv"):  # a folder named like an output: reading
-                folder.entries.append(_Entry(entry.name, Path(entry.path)))  # says so
-            elif searched_below(entry.name, depth):
-                queue.append((Path(entry.path), depth + 1))
+        for item in listing:
+            examined += 1
+            if examined > MAX_ENTRIES:
+                raise SubmissionError(
+                    f"holds more than {MAX_ENTRIES:,} files and folders within {MAX_DEPTH} "
+                    "levels: not examined; hand in output_files/ and your code only",
+                    path=top, code="parse_error")
+            if item is None:
+                continue
+            name, is_link, is_dir, is_folder_link = item
+            if _is_junk(name, is_dir):
+                continue
+            if is_dir:
+                subfolders.append(name)
+            else:
+                folder.entries.append(_Entry(name, path / name, is_folder_link=is_folder_link))
+        for name in sorted(subfolders):
+            if name.lower().endswith(".csv"):  # a folder named like an output: reading says so
+                folder.entries.append(_Entry(name, path / name))
+            elif searched_below(name, depth):
+                queue.append((path / name, depth + 1))
         folder.entries.sort(key=lambda e: e.name)
         folders.append(folder)  # breadth first, by name: shallowest first, deterministic
     return folders, notes
+
+
+def _listing(path, budget):
+    """(name, is a link, is a folder, is a link to a folder) for the entries of the folder at
+    ``path``, None for one that vanished while listed; at most ``budget`` + 1 of them. Raises
+    OSError if the folder cannot be listed."""
+    found = []
+    with confine.scandir(path) as entries:
+        for entry in entries:
+            if len(found) > budget:
+                break
+            try:
+                is_link = entry.is_symlink()
+                is_dir = not is_link and entry.is_dir(follow_symlinks=False)
+            except OSError:
+                found.append(None)
+                continue
+            found.append((entry.name, is_link, is_dir, is_link and _points_to_folder(entry)))
+    return found
 
 
 def _points_to_folder(entry):

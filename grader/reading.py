@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import confine
 from .errors import SubmissionError
 
 # The longest plausible token is "-1.234567890123456789e-308" (26 chars) plus a separator; a file
@@ -104,10 +105,11 @@ def byte_cap(expected_count):
 
 def read_bytes_capped(path, max_bytes):
     """The bytes of the regular file at ``path``, refusing links, folders, devices, FIFOs and
-    files over ``max_bytes`` without reading them whole (nor opening FIFOs or devices)."""
+    files over ``max_bytes`` without reading them whole (nor opening FIFOs or devices). Below a
+    submission held open (grader.confine), no link anywhere on the path is followed."""
     path = Path(path)
     try:
-        info = os.lstat(path)
+        info = confine.lstat(path)
     except FileNotFoundError:
         raise SubmissionError("file not found", path=path, code="missing_file") from None
     except OSError as e:
@@ -118,7 +120,7 @@ def read_bytes_capped(path, max_bytes):
     flags = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
              | getattr(os, "O_BINARY", 0))
     try:
-        fd = os.open(path, flags)
+        fd = confine.open_file(path, flags)
     except OSError as e:
         raise SubmissionError(f"cannot read: {e.strerror}", path=path, code="parse_error") from None
     with os.fdopen(fd, "rb") as f:

@@ -273,15 +273,12 @@ def test_from_path_follows_an_explicit_link(tmp_path):
 
 # --- opening: the good cases -------------------------------------------------------------------
 
-def test_folder_submission_is_graded_from_a_private_copy(tmp_path, scratch):
-    (tmp_path / "e01" / "output_files").mkdir(parents=True)
-    (tmp_path / "e01" / "output_files" / "conv_forward_out.csv").write_text("1\n2\n")
+def test_folder_submission_is_yielded_as_it_is(tmp_path, scratch):
+    (tmp_path / "e01").mkdir()
     with open_submission(SubmissionSource("e01", tmp_path / "e01", "folder"),
                          tmp_root=scratch) as folder:
-        assert folder.parent == scratch
-        assert (folder / "output_files" / "conv_forward_out.csv").read_text() == "1\n2\n"
-    assert (tmp_path / "e01" / "output_files").is_dir()
-    assert list(scratch.iterdir()) == []  # the copy is removed, the original kept
+        assert folder == tmp_path / "e01"
+    assert (tmp_path / "e01").is_dir()
 
 
 def test_nested_zip_is_extracted_then_removed(subs, scratch):
