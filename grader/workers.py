@@ -195,6 +195,7 @@ def _death(exitcode):
 
 def _worker_main(conn, work, initializer, initargs, parent):
     _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
     if initializer is not None:
         initializer(*initargs)
     while True:
