@@ -51,6 +51,7 @@ from pathlib import Path
 
 from .errors import GraderError, SubmissionError
 from .confine import holding
+from .ids import assign_ids, clean_id, decoded
 
 KINDS = ("folder", "zip", "link")
 _KIND_PRIORITY = {"folder": 0, "zip": 1, "link": 2}  # who keeps the bare id when ids collide
@@ -143,9 +144,9 @@ class SubmissionSource:
         name = given.name or Path(os.path.abspath(given)).name
         resolved = Path(os.path.realpath(given))
         if stat.S_ISDIR(info.st_mode):
-            return cls(_clean_id(name), resolved, "folder")
+            return cls(clean_id(name), resolved, "folder")
         if stat.S_ISREG(info.st_mode):
-            return cls(_clean_id(_strip_zip(name)), resolved, "zip")
+            return cls(clean_id(_strip_zip(name)), resolved, "zip")
         raise SubmissionError("is neither a folder nor a zip file", path=given)
 
 
@@ -257,97 +258,22 @@ def list_submissions(root):
 
 
 def _assign_ids(found):
-    """(id, path, kind, note) for each found entry, ids unique ignoring case and normalisation
-    (see list_submissions)."""
+    """(id, path, kind, note) for each found entry (see list_submissions and grader.ids)."""
     # An entry whose name is already its id keeps it before a look-alike spelling.
-    ordered = sorted(found, key=lambda f: (_KIND_PRIORITY[f[3]], _clean_id(f[0]) != f[0], f[1]))
-    taken, ids = {}, {}  # taken: folded id -> index of the entry that holds it
-    for i, (bare, _name, _path, _kind) in enumerate(ordered):  # first pass: bare ids
-        candidate = _clean_id(bare)
-        if _id_key(candidate) not in taken:
-            taken[_id_key(candidate)] = i
-            ids[i] = candidate
-    notes = {}
-    for i, (bare, name, _path, _kind) in enumerate(ordered):  # second pass: the others
-        if i in ids:
-            if ids[i] != unicodedata.normalize("NFC", bare):
-                notes[i] = (f"{_visible(ordered[i][1])} is graded as {ids[i]!r}: invisible or "
-                            "unprintable characters in its name are shown as \ufffd")
-            continue
-        holder = taken[_id_key(_clean_id(bare))]
-        candidate, n = _clean_id(name), 1
-        while _id_key(candidate) in taken:
-            n += 1
-            candidate = f"{_clean_id(name)}~{n}"
-        taken[_id_key(candidate)] = i
-        ids[i] = candidate
-        notes[i] = (f"{_visible(name)} is graded as {candidate!r}: its name gives the same id as "
-                    f"{_visible(ordered[holder][1])}'s ({ids[holder]!r}); ids are compared "
-                    "ignoring case and look-alike spellings")
-    return [(ids[i], path, kind, notes.get(i, ""))
-            for i, (_b, _n, path, kind) in enumerate(ordered)]
-
-
-def _id_key(student_id):
-    """What two ids are compared by: case folded, NFC (folding can undo NFC)."""
-    return unicodedata.normalize("NFC", student_id.casefold())
-
-
-# Characters that display as nothing, or as blank space, yet make a name differ: format
-# characters (zero-width spaces and joiners, the soft hyphen, the BOM, word joiners, tags),
-# variation selectors, the combining grapheme joiner, Hangul and Braille blanks, and every
-# space but the plain one. With the control and direction-changing characters (_UNSAFE), they
-# become U+FFFD in ids.
-_INVISIBLE_CHARS = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0}
-_INVISIBLE_RANGES = ((0x180B, 0x180F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
-
-
-def _invisible(char):
-    code = ord(char)
-    category = unicodedata.category(char)
-    if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (category == "Zs" and char != " "):
-        return True
-    return code in _INVISIBLE_CHARS or any(lo <= code <= hi for lo, hi in _INVISIBLE_RANGES)
-
-
-def _visible(name):
-    """An entry name for a note, with what does not show escaped: invisible characters and
-    combining marks (so that ``cafe\u0301`` can be told from ``café``), undecodable bytes as
-    U+FFFD."""
-    return "'" + "".join(f"\\u{ord(c):04x}" if _invisible(c) or unicodedata.combining(c) else c
-                         for c in _decoded(name)) + "'"
+    ordered = sorted(found, key=lambda f: (_KIND_PRIORITY[f[3]], clean_id(f[0]) != f[0], f[1]))
+    named = assign_ids([(bare, name) for bare, name, _path, _kind in ordered])
+    return [(id_, path, kind, note)
+            for (id_, note), (_bare, _name, path, kind) in zip(named, ordered)]
 
 
 def _strip_zip(name):
     return name[:-4] if name.lower().endswith(".zip") and len(name) > 4 else name
 
 
-def _clean_id(name):
-    """``name`` NFC-normalised and made printable: undecodable bytes (surrogate escapes),
-    control, direction-changing and invisible characters become U+FFFD, so that ids survive
-    JSON, CSV and terminals, read as what they are, and never look like another's."""
-    name = unicodedata.normalize("NFC", _decoded(name))
-    return "".join("\ufffd" if _invisible(c) else c for c in name)
-
-
-def _decoded(text):
-    """``text`` with the bytes that were not UTF-8 (lone surrogates, as ``os.fsdecode`` carries
-    them) replaced by U+FFFD."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # a surrogate no file system decoding produces
-        return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def _printable(text):
     """A file name for a note or message, as it is: undecodable bytes replaced by U+FFFD,
     control and direction-changing characters escaped as ``\\x0d`` or ``\\u202e``."""
-    return _UNSAFE.sub(_escape, _decoded(text))
+    return _UNSAFE.sub(_escape, decoded(text))
 
 
 def _escape(match):
@@ -782,7 +708,7 @@ def _entry_name(info):
 def _shown(name, limit=80):
     """A name for a message: quoted, long names shortened, undecodable bytes replaced, control
     and direction-changing characters escaped (``repr`` escapes every unprintable character)."""
-    name = _decoded(name)
+    name = decoded(name)
     if len(name) > limit:
         name = name[:limit - 3] + "..."
     return repr(name)
