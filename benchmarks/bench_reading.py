@@ -16,7 +16,8 @@ from grader.reading import parse_values  # noqa: E402
 
 SIZES = (4_000, 16_000, 64_000)
 CASES = {
-    "well formed (%.18e per line)": lambda n: b"".join(b"%.18e\n" % (i / 7) for i in range(n // 25)),
+    "well formed (%.18e per line)":
+        lambda n: b"".join(b"%.18e\n" % (i / 7) for i in range(n // 25)),
     "0x + hex digits + '!'": lambda n: b"0x" + b"a" * (n - 4) + b"!\n",
     "digits + 'x'": lambda n: b"1" * (n - 2) + b"x\n",
     "values, then a bad token": lambda n: b"1.5 " * (n // 4 - 1) + b"x\n",
@@ -41,7 +42,8 @@ def read(data):
 
 
 def main():
-    print(f"| file | {' | '.join(f'{n // 1000} KB ms' for n in SIZES)} | ms per KB, largest / smallest |")
+    sizes = " | ".join(f"{n // 1000} KB ms" for n in SIZES)
+    print(f"| file | {sizes} | ms per KB, largest / smallest |")
     print("|---|" + "---:|" * (len(SIZES) + 1))
     for name, make in CASES.items():
         times = [best_of(lambda data=make(n): read(data)) * 1000 for n in SIZES]

@@ -124,7 +124,8 @@ def _record(task, result, context, generated_at):
 
 
 def _write(write, *args, **kwargs):
-    """``write(*args, **kwargs)``; an OSError is the grader's: a GraderError that stops the batch."""
+    """``write(*args, **kwargs)``; an OSError is the grader's: a GraderError, which stops the
+    batch."""
     try:
         return write(*args, **kwargs)
     except OSError as e:

@@ -55,7 +55,8 @@ def holding(folder):
         raise SubmissionError("no longer exists", path=folder) from None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise SubmissionError("is a symbolic link, which is not followed", path=folder) from None
+            raise SubmissionError("is a symbolic link, which is not followed",
+                                  path=folder) from None
         if e.errno == errno.ENOTDIR:
             raise SubmissionError("is not a folder", path=folder) from None
         raise SubmissionError(f"cannot be read ({e.strerror}): the grader may not open this "

@@ -62,9 +62,9 @@ def gradebook_frame(batch, assignment):
     """The gradebook as a DataFrame, one row per submission in batch order.
 
     ``total``, ``max``, ``percent`` and the output columns are float64 (NaN where a submission has
-    no result for an output, and in every score of a submission the grader failed on); ``id`` and ``error`` are strings, already neutralised (see
-    :func:`neutralise`), with runs of whitespace in the error text folded into single spaces so
-    every student stays on one line.
+    no result for an output, and in every score of a submission the grader failed on); ``id``
+    and ``error`` are strings, already neutralised (see :func:`neutralise`), with runs of
+    whitespace in the error text folded into single spaces so every student stays on one line.
     """
     outputs = output_columns(assignment)
     rows = []

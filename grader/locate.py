@@ -157,12 +157,6 @@ def capped(notes, limit=MAX_NOTES):
     return kept + [f"{len(notes) - len(kept):,} more notes like these are left out"]
 
 
-def searched_below(name, depth):
-    """Whether ``locate_outputs`` looks into a sub-folder ``name`` of a folder at ``depth`` (a
-    folder named like an output is an entry, for reading to refuse)."""
-    return depth < MAX_DEPTH and not name.lower().endswith(".csv")
-
-
 class _Matcher:
     """Recognises expected names, exactly or misnamed."""
 
@@ -265,7 +259,7 @@ def _scan(top):
                     path=top, code="parse_error")
             if item is None:
                 continue
-            name, is_link, is_dir, is_folder_link = item
+            name, is_dir, is_folder_link = item
             if _is_junk(name, is_dir):
                 continue
             if is_dir:
@@ -275,7 +269,7 @@ def _scan(top):
         for name in sorted(subfolders):
             if name.lower().endswith(".csv"):  # a folder named like an output: reading says so
                 folder.entries.append(_Entry(name, path / name))
-            elif searched_below(name, depth):
+            elif depth < MAX_DEPTH:
                 queue.append((path / name, depth + 1))
         folder.entries.sort(key=lambda e: e.name)
         folders.append(folder)  # breadth first, by name: shallowest first, deterministic
@@ -283,7 +277,7 @@ def _scan(top):
 
 
 def _listing(path, budget):
-    """(name, is a link, is a folder, is a link to a folder) for the entries of the folder at
+    """(name, is a folder, is a link to a folder) for the entries of the folder at
     ``path``, None for one that vanished while listed; at most ``budget`` + 1 of them. Raises
     OSError if the folder cannot be listed."""
     found = []
@@ -297,7 +291,7 @@ def _listing(path, budget):
             except OSError:
                 found.append(None)
                 continue
-            found.append((entry.name, is_link, is_dir, is_link and _points_to_folder(entry)))
+            found.append((entry.name, is_dir, is_link and _points_to_folder(entry)))
     return found
 
 
