@@ -28,6 +28,12 @@ def reports_errors(command):
                 raise
             click.echo(f"cnngrade: error: {e}", err=True)
             sys.exit(EXIT_CANNOT_RUN)
+        except OSError as e:  # reading or writing the operator's own files: still one line
+            if debug:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"cnngrade: error: {where}{e.strerror or e}", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
 
     return click.option("--debug", is_flag=True, help="Show a traceback on errors.")(wrapper)
 
@@ -40,6 +46,10 @@ spec_option = click.option("--spec", "spec_path", default="assignment.toml",
 inputs_option = click.option("--inputs", "inputs_dir", default="input_files",
                              type=click.Path(file_okay=False),
                              help="The fixed input files [default: the course's].")
+
+time_limit_option = click.option("--time-limit", "seconds", default=None,
+                                 type=click.FloatRange(min=0, min_open=True),
+                                 help="Seconds allowed per submission [default: 60].")
 
 
 # Each command's line in `cnngrade --help`, in the order a course uses them.
@@ -153,15 +163,18 @@ def expected(spec_path, inputs_dir, out_dir):
 @click.option("--strict", is_flag=True, help="Exit 3 unless the submission has full marks.")
 @click.option("--show-expected", is_flag=True,
               help="Instructors: show expected values where outputs differ (never give this to students).")
+@time_limit_option
 @reports_errors
 @in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected_if_present")
-def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected):
+def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected,
+          seconds):
     """Grade one SUBMISSION folder or zip and print a table, one row per output."""
     from grader.pipeline import check_submission
 
+    options = {"seconds": seconds} if seconds else {}
     result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
                                  expected_dir=expected_dir, json_path=json_path,
-                                 html_path=html_path, show_expected=show_expected)
+                                 html_path=html_path, show_expected=show_expected, **options)
     from grader.report.terminal import format_submission
 
     click.echo(format_submission(result, color=sys.stdout.isatty()))
@@ -179,8 +192,7 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
               type=click.Path(file_okay=False), help="Where to write results and reports.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: every core].")
-@click.option("--time-limit", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds allowed per submission [default: 60].")
+@time_limit_option
 @click.option("--roster", "roster_path", type=click.Path(dir_okay=False),
               help="The class list (Canvas gradebook export, Moodle grading worksheet, or a CSV "
                    "with id, name, email): one gradebook row per student [default: the course's].")
@@ -212,6 +224,13 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, ros
     click.echo(format_batch_summary(result, out_dir))
     for line in describe_class(result) if result.course is not None else ():
         click.echo(line)
+    ungraded = [s.id for s in result.submissions if not s.graded]
+    if ungraded:  # the grader failed on them: not a grade to hand out as it is
+        click.echo(f"cnngrade: error: {len(ungraded)} submission(s) could not be graded because "
+                   f"the grader failed on them: {', '.join(ungraded[:20])}"
+                   f"{' ...' if len(ungraded) > 20 else ''}; their gradebook rows are empty; "
+                   "grade them again (report the error if it recurs)", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
 
 
 @main.command()

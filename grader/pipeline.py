@@ -10,19 +10,21 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from grader.assignment.generate import check_expected_belongs, load_expected, read_inputs
+from grader.assignment.spec import load_spec
 from grader.atomic import write_text_atomic
-from grader.diagnosis.diagnoser import Diagnoser
 from grader.diagnosis.catalogue import diagnosis, explain
-from grader.judge.compare import compare
-from grader.judge.dropout import check_dropout_train
+from grader.diagnosis.diagnoser import Diagnoser
 from grader.errors import StaleExpectedError, SubmissionError
-from grader.assignment.generate import load_expected, read_inputs
-from grader.intake.submissions import SubmissionSource, open_submission
 from grader.intake.locate import locate_outputs
 from grader.intake.reading import CountMismatch, parse_array, read_file_for
+from grader.intake.submissions import SubmissionSource, open_submission
+from grader.judge.compare import compare
+from grader.judge.dropout import check_dropout_train
+from grader.limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits, reading
+from grader.outdir import check_output_file
 from grader.report import wording
 from grader.results import CheckResult, Fingerprints, SubmissionResult, timestamp, to_json
-from grader.assignment.spec import load_spec
 from grader.text import printable
 
 
@@ -49,6 +51,8 @@ def load_context(spec_path="assignment.toml", inputs_dir="input_files", expected
     ``require_expected`` (batch grading) makes its absence an error.
     """
     assignment = load_spec(spec_path)
+    if expected_dir is not None:
+        check_expected_belongs(assignment, expected_dir)  # a forgotten --spec, said plainly
     inputs = read_inputs(assignment, inputs_dir)
     expected = None
     if expected_dir is not None and (require_expected or Path(expected_dir).exists()):
@@ -59,18 +63,26 @@ def load_context(spec_path="assignment.toml", inputs_dir="input_files", expected
 
 def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_files",
                      expected_dir=None, json_path=None, html_path=None, show_expected=False,
-                     generated_at=None):
+                     generated_at=None, seconds=DEFAULT_TIME_LIMIT):
     """`cnngrade check`: grade one folder or zip, write the JSON and HTML asked for.
 
     ``expected_dir`` None means ``expected`` if it exists, else a student's self-check; a folder
     that is named but absent is an error. Returns ``(result, context)``.
     """
+    for path in (json_path, html_path):  # an unusable path refused before grading, not after
+        if path:
+            check_output_file(path)
     if expected_dir is None:
         expected_dir = "expected" if Path("expected").is_dir() else None
     elif not Path(expected_dir).is_dir():
         raise StaleExpectedError(f"no expected outputs at {expected_dir}")
     context = load_context(spec_path, inputs_dir, expected_dir, show_expected=show_expected)
-    result = grade_submission(submission, context)
+    source = SubmissionSource.from_path(Path(submission))
+    try:
+        with grading_limits(seconds):
+            result = grade_submission(source.path, context, source=source)
+    except TimeLimitExceeded as e:
+        result = failed_submission(source.id, context, str(e))
     if json_path:
         write_text_atomic(json_path, to_json(result.to_dict()))
     if html_path:
@@ -130,7 +142,8 @@ def grade_folder(folder, context, submission_id):
     checks = []
     for output in assignment.outputs:
         file = located.to_grade.get(output.filename)
-        checks.append(grade_output(output, file, context, (located.root, Path(folder))))
+        with reading(file or output.filename, folder):
+            checks.append(grade_output(output, file, context, (located.root, Path(folder))))
     score = sum(c.score for c in checks)
     max_score = sum(c.max_score for c in checks)
     return SubmissionResult(id=submission_id, score=score, max_score=max_score, error=None,

@@ -114,16 +114,23 @@ LIKELY = ". Likely: "  # joins a diagnosis's sentence to a check's message in th
 
 @dataclass
 class Flag:
-    """Batch-level suspicion for the instructor (never changes a score)."""
+    """Batch-level suspicion for the instructor (never changes a score).
+
+    A flag shared by a group of submissions (a shared dropout mask) names its ``group``, listed
+    once in the batch's ``flag_groups`` with all its members, and the ``group_size``; ``with_``
+    then names only the first few others, so that a group of 1,600 costs 1,600 small flags.
+    """
 
     code: str
     output: str
     with_: list
     message: str = ""
+    group: str | None = None
+    group_size: int | None = None
 
     def to_dict(self):
         return {"code": self.code, "output": self.output, "with": list(self.with_),
-                "message": self.message}
+                "message": self.message, "group": self.group, "group_size": self.group_size}
 
 
 @dataclass
@@ -139,6 +146,7 @@ class SubmissionResult:
     # The course's grade (grader/course/grades.FinalGrade: overrides, late penalty, final score),
     # when the batch has a roster, overrides or a late policy; ``score`` stays as graded.
     final: object = None
+    graded: bool = True  # False: the grader failed on it (``error`` says how); no score to give
 
     @property
     def percent(self):
@@ -156,6 +164,7 @@ class SubmissionResult:
             "percent": round(self.percent, 2),
             "error": self.error,
             "checked_expected": self.checked_expected,
+            "graded": self.graded,
             "checks": [c.to_dict() for c in self.checks],
             "flags": [f.to_dict() for f in self.flags],
             "notes": list(self.notes),
@@ -170,11 +179,14 @@ class BatchResult:
     generated_at: str = ""
     ignored: list = field(default_factory=list)  # loose files under ROOT: neither folder nor zip
     course: object = None  # grader/course/grades.ClassList, with a roster, overrides or late policy
+    renamed: list = field(default_factory=list)  # why ids are not entry names (clashes, look-alikes)
+    flag_groups: list = field(default_factory=list)  # grader.batch.flags.FlagGroup: each group once
 
     def header(self):
         """The results JSON without its submissions."""
         head = {"assignment": self.assignment, "generated_at": self.generated_at,
-                "ignored": list(self.ignored)}
+                "ignored": list(self.ignored), "renamed": list(self.renamed),
+                "flag_groups": [group.to_dict() for group in self.flag_groups]}
         if self.course is not None:
             head["course"] = self.course.to_dict()
         return head

@@ -13,10 +13,10 @@ import numpy as np
 
 from grader import __version__
 from grader.assignment import ops
-from grader.atomic import write_text_atomic
 from grader.assignment.csvio import format_array
+from grader.atomic import write_text_atomic
 from grader.errors import StaleExpectedError, SubmissionError
-from grader.intake.reading import read_array
+from grader.intake.reading import parse_array, read_array, read_file_for
 
 MANIFEST = "manifest.json"
 
@@ -59,14 +59,15 @@ def read_inputs(assignment, inputs_dir):
         path = inputs_dir / spec.filename
         if not path.is_file():
             raise StaleExpectedError(f"input file {spec.filename} is missing", path=inputs_dir)
-        arrays[spec.file] = _read_trusted(path, spec.shape)
+        arrays[spec.file] = _read_trusted(read_array, path, spec.shape)
     return arrays
 
 
-def _read_trusted(path, shape):
-    """An instructor's file: unreadable means grading cannot run, not that a student erred."""
+def _read_trusted(read, *args):
+    """``read(*args)`` on an instructor's file: unreadable means grading cannot run, not that a
+    student erred."""
     try:
-        return read_array(path, shape)
+        return read(*args)
     except SubmissionError as e:
         raise StaleExpectedError(e.message, path=e.path, line=e.line, column=e.column) from None
 
@@ -142,34 +143,141 @@ class ExpectedOutputs:
 
 
 def load_expected(assignment, expected_dir, inputs_dir):
-    """Read expected/ after checking its manifest against the inputs being graded."""
+    """Read expected/ after checking it against its manifest: the inputs being graded and every
+    expected file must be the ones it was computed from, byte for byte, and a spec edited since
+    must not change what the reference computes.
+
+    An expected file edited by hand, or a spec edited since (stride 1 pad 2 -> stride 2 pad 6
+    keeps every shape), would mark correct students wrong without a word.
+    """
     expected_dir = Path(expected_dir)
-    manifest_path = expected_dir / MANIFEST
-    if not manifest_path.is_file():
-        raise StaleExpectedError(f"no {MANIFEST} in {expected_dir}: run `cnngrade expected` first")
-    try:
-        manifest = json.loads(manifest_path.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StaleExpectedError(f"unreadable manifest: {e}", path=manifest_path) from None
+    regenerate = regenerate_command(assignment, inputs_dir, expected_dir)
+    manifest = _read_manifest(expected_dir / MANIFEST, regenerate)
+    _check_same_assignment(assignment, manifest, expected_dir)
     actual = input_hashes(assignment, inputs_dir)
-    recorded = manifest.get("inputs", {})
+    recorded = manifest["inputs"]
     changed = sorted(name for name in actual if recorded.get(name) != actual[name])
     if changed:
         raise StaleExpectedError(
             f"the expected outputs in {expected_dir} were computed from other inputs than those in "
             f"{inputs_dir} ({', '.join(changed)} differ): stale expected outputs. Recompute them "
-            "with `cnngrade expected`, or grade with the inputs they were made from.")
+            f"with {regenerate}, or grade with the inputs they were made from.")
     arrays = {}
     for spec in assignment.outputs:
         if spec.statistical:
             continue
-        if recorded_shape := manifest.get("outputs", {}).get(spec.filename, {}).get("shape"):
-            if tuple(recorded_shape) != spec.shape:
-                raise StaleExpectedError(
-                    f"{spec.filename} has shape {tuple(recorded_shape)} in the manifest but the spec "
-                    f"says {spec.shape}: recompute expected/ with `cnngrade expected`")
+        record = manifest["outputs"].get(spec.filename)
+        if record is None:
+            raise StaleExpectedError(f"the manifest records no {spec.filename}: recompute "
+                                     f"expected/ with {regenerate}", path=expected_dir)
+        if tuple(record["shape"]) != spec.shape:
+            raise StaleExpectedError(
+                f"{spec.filename} has shape {tuple(record['shape'])} in the manifest but the spec "
+                f"says {spec.shape}: recompute expected/ with {regenerate}")
         path = expected_dir / spec.filename
         if not path.is_file():
             raise StaleExpectedError(f"expected output {spec.filename} is missing", path=expected_dir)
-        arrays[spec.file] = _read_trusted(path, spec.shape)
+        data = _read_trusted(read_file_for, path, spec.shape)
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
+            raise StaleExpectedError(
+                f"{spec.filename} is not the file `cnngrade expected` wrote (its sha256 is not "
+                f"the manifest's): it was edited or damaged since. Recompute expected/ with "
+                f"{regenerate}", path=expected_dir)
+        arrays[spec.file] = _read_trusted(parse_array, data, path, spec.shape)
+    if manifest["spec_sha256"] != assignment.sha256:
+        changed = _changed_by_spec_edit(assignment, inputs_dir, arrays)
+        if changed:
+            raise StaleExpectedError(
+                f"the spec {assignment.source} has changed since the expected outputs in "
+                f"{expected_dir} were computed (its sha256 is not the manifest's), and the "
+                f"reference now computes other values for {', '.join(changed)}: stale expected "
+                f"outputs. Recompute them with {regenerate}.")
     return ExpectedOutputs(arrays, manifest, expected_dir)
+
+
+# A spec edit leaves an expected output valid when the reference, run now, computes it again to
+# within this fraction of its largest value: far below any tolerance, far above the last-bit
+# differences another BLAS's summation order makes.
+SPEC_EDIT_RTOL = 1e-9
+
+
+def _changed_by_spec_edit(assignment, inputs_dir, arrays):
+    """The expected output files whose values the edited spec changes. Points, tolerances and
+    comments change none (regrading needs no new expected/); a stride or a pad that keeps every
+    shape changes values."""
+    recomputed = compute_expected(assignment, read_inputs(assignment, inputs_dir))
+    changed = []
+    for spec in assignment.outputs:
+        if spec.file not in arrays:
+            continue
+        now, then = recomputed[spec.file], arrays[spec.file]
+        scale = float(np.max(np.abs(then))) if then.size else 0.0
+        if now.shape != then.shape or not np.allclose(now, then, rtol=0.0,
+                                                      atol=SPEC_EDIT_RTOL * max(scale, 1e-300)):
+            changed.append(spec.filename)
+    return changed
+
+
+def regenerate_command(assignment, inputs_dir, expected_dir):
+    """The command that rewrites ``expected_dir`` for this spec and these inputs."""
+    return (f"`cnngrade expected --spec {assignment.source or 'assignment.toml'} "
+            f"--inputs {inputs_dir} --out {expected_dir}`")
+
+
+def check_expected_belongs(assignment, expected_dir):
+    """Refuse, before anything is read against the spec, an expected/ whose manifest says another
+    assignment made it: a forgotten --spec would otherwise surface as "holds 96 values; expected
+    216" in the first input file. Nothing to say when there is no readable manifest."""
+    path = Path(expected_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return
+    if isinstance(manifest, dict):
+        _check_same_assignment(assignment, manifest, Path(expected_dir))
+
+
+def _check_same_assignment(assignment, manifest, expected_dir):
+    made_for = manifest.get("assignment")
+    if isinstance(made_for, str) and made_for != assignment.name:
+        raise StaleExpectedError(
+            f"the expected outputs in {expected_dir} (and the inputs beside them) belong to the "
+            f"assignment {made_for!r}, but the spec {assignment.source or 'assignment.toml'} is "
+            f"{assignment.name!r}: grade with the spec they were made from (--spec or --course), "
+            f"or make them for this spec with `cnngrade inputs --spec {assignment.source} ...` "
+            f"and `cnngrade expected --spec {assignment.source} ...`")
+
+
+def _read_manifest(path, regenerate="`cnngrade expected`"):
+    """manifest.json as a dict whose fields have the types `write_expected` gives them; a
+    StaleExpectedError for a missing, unreadable or malformed one."""
+    if not path.is_file():
+        raise StaleExpectedError(f"no {MANIFEST} in {path.parent}: run {regenerate} first")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StaleExpectedError(f"unreadable manifest: {e}", path=path) from None
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise StaleExpectedError(f"malformed manifest: {problem}; recompute expected/ with "
+                                 f"{regenerate}", path=path)
+    return manifest
+
+
+def _manifest_problem(manifest):
+    """What is wrong with the parsed manifest's structure, or None."""
+    if not isinstance(manifest, dict):
+        return f"a JSON object was expected, not {type(manifest).__name__}"
+    if not isinstance(manifest.get("spec_sha256"), str):
+        return "'spec_sha256' must be the spec's sha256"
+    for key in ("inputs", "outputs"):
+        if not isinstance(manifest.get(key), dict):
+            return f"'{key}' must be an object keyed by file name"
+    if not all(isinstance(sha, str) for sha in manifest["inputs"].values()):
+        return "every entry of 'inputs' must be a sha256"
+    for name, record in manifest["outputs"].items():
+        if not (isinstance(record, dict) and isinstance(record.get("sha256"), str)
+                and isinstance(record.get("shape"), list)
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in record["shape"])):
+            return f"outputs.{name} must hold a 'sha256' and a 'shape' (a list of sizes)"
+    return None

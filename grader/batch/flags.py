@@ -22,6 +22,7 @@ score, and independent correct work is never flagged.
 """
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,8 +43,31 @@ COMMON_SEEDS = (0, 1, 2, 3, 5, 7, 10, 11, 13, 42, 99, 100, 123, 231, 321, 666, 7
 _STRUCTURED = {"not_random", "no_dropout", "all_zero"}
 
 
+@dataclass(frozen=True)
+class FlagGroup:
+    """Submissions flagged together (sharing one dropout mask in ``output``), listed once: each
+    member's Flag names the group by ``id`` instead of listing every other member, which made
+    results.json and memory grow with the square of the group (349 MB for 3,200 students)."""
+
+    id: str
+    code: str
+    output: str
+    members: tuple  # of submission ids, in batch order
+    message: str
+
+    def to_dict(self):
+        return {"id": self.id, "code": self.code, "output": self.output,
+                "members": list(self.members), "size": len(self.members),
+                "message": self.message}
+
+
+# Others a member's flag names in ``with``; the group lists them all.
+MAX_WITH = 10
+
+
 def find_flags(submissions, expected_manifest, assignment=None, inputs=None):
-    """Append :class:`grader.results.Flag` objects to the ``flags`` of every submission involved.
+    """Append :class:`grader.results.Flag` objects to the ``flags`` of every submission involved,
+    and return the FlagGroups the flags refer to.
 
     Parameters
     ----------
@@ -55,11 +79,12 @@ def find_flags(submissions, expected_manifest, assignment=None, inputs=None):
         a common fixed seed are named, and ``copied_expected`` can tell which outputs honest code
         reproduces byte for byte; without them, no ``copied_expected`` flag is raised.
     """
-    _flag_identical_masks(submissions, assignment, inputs)
+    groups = _flag_identical_masks(submissions, assignment, inputs)
     if expected_manifest and assignment is not None and inputs is not None:
         for submission, flag in copied_expected_flags(submissions, expected_manifest, assignment,
                                                       inputs):
             _add(submission, flag)
+    return groups
 
 
 def _add(submission, flag):
@@ -94,8 +119,9 @@ def _flag_identical_masks(submissions, assignment, inputs):
                 continue
             fingerprinted[check.output] += 1
             groups[(check.output, key)].append((submission, check))
+    flagged = []
     for (output, key), members in groups.items():
-        ids = list(dict.fromkeys(s.id for s, _ in members))
+        ids = tuple(dict.fromkeys(s.id for s, _ in members))
         if len(ids) < 2:
             continue
         check = members[0][1]
@@ -111,12 +137,23 @@ def _flag_identical_masks(submissions, assignment, inputs):
             if seed:
                 seed_note = (f"; the mask is what {seed} gives, so a shared fixed seed rather than "
                              "copying may explain it")
+        group = FlagGroup(f"mask-{len(flagged) + 1}", "identical_dropout_mask", output, ids,
+                          f"{len(ids)} submissions share one dropout mask in {output}: two "
+                          f"independent random masks of {_units(check)} units coincide with "
+                          f"probability about 1 in 10^{_power(log10_pair)}{seed_note}")
+        flagged.append(group)
         for submission, _ in members:
-            others = [i for i in ids if i != submission.id]
-            message = (f"same dropout mask in {output} as {', '.join(others)}: two independent "
-                       f"random masks of {_units(check)} units coincide with probability about "
-                       f"1 in 10^{_power(log10_pair)}{seed_note}")
-            _add(submission, Flag("identical_dropout_mask", output, others, message))
+            others = [i for i in ids[:MAX_WITH + 1] if i != submission.id][:MAX_WITH]
+            if len(ids) - 1 > len(others):
+                who = f"{len(ids) - 1:,} other submissions (group {group.id})"
+            else:
+                who = ", ".join(others)
+            message = (f"same dropout mask in {output} as {who}: two independent random masks "
+                       f"of {_units(check)} units coincide with probability about 1 in "
+                       f"10^{_power(log10_pair)}{seed_note}")
+            _add(submission, Flag("identical_dropout_mask", output, others, message,
+                                  group=group.id, group_size=len(ids)))
+    return flagged
 
 
 def _structured(check):

@@ -24,11 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import SubmissionError
+from grader.intake import confine
 
 STANDARD_FOLDER = "output_files"
 MAX_DEPTH = 3  # folders below the submission's top that are looked into
 MAX_ENTRIES = 10_000  # directory entries examined before the submission is refused
 CLOSE_MATCH_CUTOFF = 0.8  # difflib ratio for "did you mean"
+# Notes per submission: the first ones (where the outputs are, what was renamed) say what matters;
+# 10,000 copies of an output would otherwise make 10,000 notes, a 1 MB feedback page and as much
+# of results.json for one student.
+MAX_NOTES = 25
 
 # Extensions a misnamed output may carry instead of .csv (at most two, as in "x.csv.txt").
 _DATA_EXTENSIONS = {".csv", ".txt", ".dat", ".tsv", ".text", ".out"}
@@ -139,8 +144,17 @@ def locate_outputs(folder, expected_names):
             what = ", ".join(unused) if len(unused) <= 3 else f"{len(unused)} output files"
             notes.append(f"{_rel_folder(f.path, folder)} also holds {what}: not graded; the "
                          f"outputs {_in(chosen.path, folder)} were")
-    located.notes = notes
+    located.notes = capped(notes)
     return located
+
+
+def capped(notes, limit=MAX_NOTES):
+    """``notes`` if there are at most ``limit``, else the first ``limit - 1`` and a count of the
+    rest."""
+    if len(notes) <= limit:
+        return notes
+    kept = notes[:limit - 1]
+    return kept + [f"{len(notes) - len(kept):,} more notes like these are left out"]
 
 
 class _Matcher:
@@ -219,7 +233,8 @@ def _is_junk(name, is_dir):
 
 def _scan(top):
     """The folders under ``top`` down to MAX_DEPTH, breadth first, with their file-like entries;
-    and notes on links to folders and unreadable folders."""
+    and notes on links to folders and unreadable folders. Folders are listed through
+    grader.confine: below a submission held open, no link on the way is followed."""
     folders, notes = [], []
     queue = deque([(top, 0)])
     examined = 0
@@ -227,41 +242,57 @@ def _scan(top):
         path, depth = queue.popleft()
         folder = _Folder(path, depth)
         try:
-            iterator = os.scandir(path)
+            listing = _listing(path, MAX_ENTRIES - examined)
         except OSError as e:
+            if path == top:  # nothing at all can be searched
+                raise SubmissionError(f"cannot be read ({e.strerror}): the grader may not open "
+                                      "this folder", path=top) from None
             notes.append(f"{_rel_folder(path, top)}: cannot be read ({e.strerror}); not searched")
             continue
         subfolders = []
-        with iterator:
-            for entry in iterator:
-                examined += 1
-                if examined > MAX_ENTRIES:
-                    raise SubmissionError(
-                        f"holds more than {MAX_ENTRIES:,} files and folders within {MAX_DEPTH} "
-                        "levels: not examined; hand in output_files/ and your code only",
-                        path=top, code="parse_error")
-                try:
-                    is_link = entry.is_symlink()
-                    is_dir = not is_link and entry.is_dir(follow_symlinks=False)
-                except OSError:
-                    continue
-                if _is_junk(entry.name, is_dir):
-                    continue
-                if is_dir:
-                    subfolders.append(entry)
-                elif is_link:
-                    folder.entries.append(_Entry(entry.name, Path(entry.path),
-                                                 is_folder_link=_points_to_folder(entry)))
-                else:
-                    folder.entries.append(_Entry(entry.name, Path(entry.path)))
-        for entry in sorted(subfolders, key=lambda e: e.name):
-            if entry.name.lower().endswith(".csv"):  # a folder named like an output: reading
-                folder.entries.append(_Entry(entry.name, Path(entry.path)))  # says so
+        for item in listing:
+            examined += 1
+            if examined > MAX_ENTRIES:
+                raise SubmissionError(
+                    f"holds more than {MAX_ENTRIES:,} files and folders within {MAX_DEPTH} "
+                    "levels: not examined; hand in output_files/ and your code only",
+                    path=top, code="parse_error")
+            if item is None:
+                continue
+            name, is_dir, is_folder_link = item
+            if _is_junk(name, is_dir):
+                continue
+            if is_dir:
+                subfolders.append(name)
+            else:
+                folder.entries.append(_Entry(name, path / name, is_folder_link=is_folder_link))
+        for name in sorted(subfolders):
+            if name.lower().endswith(".csv"):  # a folder named like an output: reading says so
+                folder.entries.append(_Entry(name, path / name))
             elif depth < MAX_DEPTH:
-                queue.append((Path(entry.path), depth + 1))
+                queue.append((path / name, depth + 1))
         folder.entries.sort(key=lambda e: e.name)
         folders.append(folder)  # breadth first, by name: shallowest first, deterministic
     return folders, notes
+
+
+def _listing(path, budget):
+    """(name, is a folder, is a link to a folder) for the entries of the folder at
+    ``path``, None for one that vanished while listed; at most ``budget`` + 1 of them. Raises
+    OSError if the folder cannot be listed."""
+    found = []
+    with confine.scandir(path) as entries:
+        for entry in entries:
+            if len(found) > budget:
+                break
+            try:
+                is_link = entry.is_symlink()
+                is_dir = not is_link and entry.is_dir(follow_symlinks=False)
+            except OSError:
+                found.append(None)
+                continue
+            found.append((entry.name, is_dir, is_link and _points_to_folder(entry)))
+    return found
 
 
 def _points_to_folder(entry):

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.errors import SubmissionError
+from grader.intake import confine
 
 # The longest plausible token is "-1.234567890123456789e-308" (26 chars) plus a separator; a file
 # larger than this many bytes per expected value is not an answer, whatever it holds.
@@ -58,11 +59,19 @@ _BLANKS = " \t\f\v\r\n"
 _NONFINITE = re.compile(
     r"[+-]?(?:nan(?:\([a-z0-9_]*\))?|inf|infinity|[0-9]\.#(?:inf|qnan|snan|ind)[0-9]*)",
     re.IGNORECASE | re.ASCII)
-# Letters other than an exponent's, or two exponent letters: a word, not a malformed number ("4e").
-_HEADER_LETTERS = re.compile(r"[A-CF-Za-cf-z_]|[dDeE].*[dDeE]", re.ASCII)
+# Letters other than an exponent's (or, counted in _looks_like_header, two exponent letters): a
+# word, not a malformed number ("4e").
+_HEADER_LETTERS = re.compile(r"[A-CF-Za-cf-z_]", re.ASCII)
 _NUMPY_REPR = re.compile(r"(?:np|numpy)\.[A-Za-z_]+[0-9]*\(", re.ASCII)
-_HEX_FLOAT = re.compile(r"[+-]?0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?[0-9]+)?",
+# Written so that no two parts can match the same digits: a failed match gives back one digit at
+# a time and fails at once, linear in the token (``[0-9a-f]+\.?[0-9a-f]*`` was quadratic: a
+# 65,000-digit token took minutes).
+_HEX_FLOAT = re.compile(r"[+-]?0x(?:[0-9a-f]+(?:\.[0-9a-f]*)?|\.[0-9a-f]+)(?:p[+-]?[0-9]+)?",
                         re.IGNORECASE | re.ASCII)
+# The longest token worth looking at: a float64 written exactly in positional notation takes at
+# most 1,077 characters (the smallest subnormal, "%.1074f"). A longer token is refused by its
+# length alone, before any pattern sees it, so that reading stays linear in the file's size.
+MAX_TOKEN_CHARS = 1100
 # A value written with a decimal comma, as a French or German locale (or Excel) writes it.
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+(?:[eEdD][+-]?[0-9]+)?", re.ASCII)
 
@@ -96,10 +105,11 @@ def byte_cap(expected_count):
 
 def read_bytes_capped(path, max_bytes):
     """The bytes of the regular file at ``path``, refusing links, folders, devices, FIFOs and
-    files over ``max_bytes`` without reading them whole (nor opening FIFOs or devices)."""
+    files over ``max_bytes`` without reading them whole (nor opening FIFOs or devices). Below a
+    submission held open (grader.confine), no link anywhere on the path is followed."""
     path = Path(path)
     try:
-        info = os.lstat(path)
+        info = confine.lstat(path)
     except FileNotFoundError:
         raise SubmissionError("file not found", path=path, code="missing_file") from None
     except OSError as e:
@@ -110,7 +120,7 @@ def read_bytes_capped(path, max_bytes):
     flags = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
              | getattr(os, "O_BINARY", 0))
     try:
-        fd = os.open(path, flags)
+        fd = confine.open_file(path, flags)
     except OSError as e:
         raise SubmissionError(f"cannot read: {e.strerror}", path=path, code="parse_error") from None
     with os.fdopen(fd, "rb") as f:
@@ -212,6 +222,11 @@ def _parse_located(text, path):
                     raise _empty_value(line, column, line_number, path, first=not values)
                 after_value = False
                 continue
+            if len(token) > MAX_TOKEN_CHARS:
+                raise SubmissionError(
+                    f"{_show(token)}: a token {len(token):,} characters long, more than any number "
+                    f"needs ({MAX_TOKEN_CHARS:,}); write numbers separated by commas or spaces",
+                    path=path, line=line_number, column=column, code="parse_error")
             if not _NUMBER.fullmatch(token):
                 # A header: a word before any value, on a first line followed only by numbers.
                 header = not values and _only_numbers(lines[line_number:])
@@ -296,7 +311,7 @@ def _bad_token(token, line_number, column, path, header):
         return SubmissionError(
             f"{shown}: a hexadecimal float, as float.hex() writes it; write decimal numbers, "
             "with np.savetxt (or repr(v))", code="parse_error", **where)
-    if header and _HEADER_LETTERS.search(token):
+    if header and _looks_like_header(token):
         return SubmissionError(f"{shown} looks like header text; write numbers only, no header",
                                code="parse_error", **where)
     if ";" in token:
@@ -307,6 +322,12 @@ def _bad_token(token, line_number, column, path, header):
         return SubmissionError(f"{shown}: a quoted value; write bare numbers, without quotes",
                                code="parse_error", **where)
     return SubmissionError(f"{shown} is not a number", code="parse_error", **where)
+
+
+def _looks_like_header(token):
+    """Letters other than an exponent's, or two exponent letters: a word, not a number."""
+    exponents = sum(token.count(letter) for letter in "dDeE")
+    return exponents >= 2 or _HEADER_LETTERS.search(token) is not None
 
 
 def read_values(path, max_bytes=MIN_BYTES_CAP):

@@ -30,8 +30,10 @@ and direction-changing characters escaped, bytes that are not UTF-8 replaced.
 Extraction then counts the bytes actually produced, in chunks, so a header that lies about its
 sizes cannot make it write more than the caps.
 
-Folder submissions are not copied: the reader (grader.intake.reading) refuses links and special files
-itself, so nothing is followed out of the folder.
+Folder submissions are not copied: they are held open while graded (grader.intake.confine), and
+locating and reading go through that handle without following any link, so that a student who
+changes their folder while it is graded (a folder swapped for a link) cannot make the grader read
+outside it; the reader also refuses links and special files themselves.
 """
 import errno
 import os
@@ -48,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import GraderError, SubmissionError
+from grader.intake.confine import holding
+from grader.intake.ids import assign_ids, clean_id, decoded
 
 KINDS = ("folder", "zip", "link")
 _KIND_PRIORITY = {"folder": 0, "zip": 1, "link": 2}  # who keeps the bare id when ids collide
@@ -116,6 +120,7 @@ class SubmissionSource:
     id: str
     path: Path
     kind: str
+    note: str = ""  # why the id is not the entry's name (a clash, invisible characters), if so
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -139,9 +144,9 @@ class SubmissionSource:
         name = given.name or Path(os.path.abspath(given)).name
         resolved = Path(os.path.realpath(given))
         if stat.S_ISDIR(info.st_mode):
-            return cls(_clean_id(name), resolved, "folder")
+            return cls(clean_id(name), resolved, "folder")
         if stat.S_ISREG(info.st_mode):
-            return cls(_clean_id(_strip_zip(name)), resolved, "zip")
+            return cls(clean_id(_strip_zip(name)), resolved, "zip")
         raise SubmissionError("is neither a folder nor a zip file", path=given)
 
 
@@ -166,6 +171,11 @@ class SubmissionList(list):
         super().__init__(sources)
         self.ignored = list(ignored)
 
+    @property
+    def renamed(self):
+        """Why some ids are not their entry's name: one sentence per such submission."""
+        return [source.note for source in self if source.note]
+
 
 def list_submissions(root):
     """Every submission directly under ``root``, sorted by id; see SubmissionList.
@@ -180,12 +190,19 @@ def list_submissions(root):
       Any other hidden entry (a name starting with ``.``, such as ``.e0123`` or ``..foo``: a
       student's work that a file manager would not show) is not graded but goes into
       ``ignored``, as does any other entry that is not a submission (a loose file, a FIFO).
-    - Ids are made printable: bytes that are not UTF-8 and control characters become U+FFFD.
+    - Ids are made printable and comparable: NFC-normalised (``café`` typed on macOS, with a
+      combining accent, is the same id as ``café`` typed elsewhere), and bytes that are not
+      UTF-8, control, direction-changing and invisible characters (a zero-width space, a soft
+      hyphen, a BOM...) become U+FFFD, so that no two students display identically.
     - Duplicate ids, compared case-insensitively (feedback pages are files named by id, and
       ``e01.html`` and ``E01.html`` are one file on macOS and Windows): a folder keeps the bare
       id before a zip, a zip before a link, and otherwise the smaller name wins; each other
       submission's id is its full entry name (``e01`` folder and ``e01.zip`` give ids ``e01`` and
-      ``e01.zip``), with ``~2``, ``~3``... appended if even that is taken.
+      ``e01.zip``), with ``~2``, ``~3``... appended if even that is taken. Ids compare after
+      normalisation, so two names that only look alike clash too.
+    - A submission whose id is not its entry's name (a clash, or characters made visible) has a
+      ``note`` saying why, naming the entry with its invisible characters escaped;
+      ``SubmissionList.renamed`` lists these notes for the batch to report.
     - Sorted by id, case-insensitively, then by the exact id: deterministic across runs.
 
     Raises GraderError if ``root`` is missing, not a folder or unreadable.
@@ -233,62 +250,30 @@ def list_submissions(root):
         else:
             ignored.append(path)
 
-    sources = [SubmissionSource(id_, path, kind) for id_, path, kind in _assign_ids(found)]
+    sources = [SubmissionSource(id_, path, kind, note)
+               for id_, path, kind, note in _assign_ids(found)]
     sources.sort(key=lambda s: (s.id.casefold(), s.id))
     ignored.sort(key=lambda p: (p.name.casefold(), p.name))
     return SubmissionList(sources, ignored)
 
 
 def _assign_ids(found):
-    """(id, path, kind) for each found entry, ids unique ignoring case (see list_submissions)."""
-    ordered = sorted(found, key=lambda f: (_KIND_PRIORITY[f[3]], f[1]))
-    taken, ids = set(), {}
-    for i, (bare, _name, _path, _kind) in enumerate(ordered):  # first pass: bare ids
-        candidate = _clean_id(bare)
-        if candidate.casefold() not in taken:
-            taken.add(candidate.casefold())
-            ids[i] = candidate
-    for i, (_bare, name, _path, _kind) in enumerate(ordered):  # second pass: the others
-        if i in ids:
-            continue
-        candidate, n = _clean_id(name), 1
-        while candidate.casefold() in taken:
-            n += 1
-            candidate = f"{_clean_id(name)}~{n}"
-        taken.add(candidate.casefold())
-        ids[i] = candidate
-    return [(ids[i], path, kind) for i, (_b, _n, path, kind) in enumerate(ordered)]
+    """(id, path, kind, note) for each found entry (see list_submissions and grader.ids)."""
+    # An entry whose name is already its id keeps it before a look-alike spelling.
+    ordered = sorted(found, key=lambda f: (_KIND_PRIORITY[f[3]], clean_id(f[0]) != f[0], f[1]))
+    named = assign_ids([(bare, name) for bare, name, _path, _kind in ordered])
+    return [(id_, path, kind, note)
+            for (id_, note), (_bare, _name, path, kind) in zip(named, ordered)]
 
 
 def _strip_zip(name):
     return name[:-4] if name.lower().endswith(".zip") and len(name) > 4 else name
 
 
-def _clean_id(name):
-    """``name`` made printable: undecodable bytes (surrogate escapes), control characters and
-    direction-changing characters become U+FFFD, so that ids survive JSON, CSV and terminals
-    and read as what they are."""
-    return _UNSAFE.sub("\ufffd", _decoded(name))
-
-
-def _decoded(text):
-    """``text`` with the bytes that were not UTF-8 (lone surrogates, as ``os.fsdecode`` carries
-    them) replaced by U+FFFD."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # a surrogate no file system decoding produces
-        return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def _printable(text):
     """A file name for a note or message, as it is: undecodable bytes replaced by U+FFFD,
     control and direction-changing characters escaped as ``\\x0d`` or ``\\u202e``."""
-    return _UNSAFE.sub(_escape, _decoded(text))
+    return _UNSAFE.sub(_escape, decoded(text))
 
 
 def _escape(match):
@@ -298,7 +283,9 @@ def _escape(match):
 
 @contextmanager
 def open_submission(source, tmp_root=None, *, limits=None, notes=None):
-    """Yield a folder (Path) holding ``source``'s files, ready to grade.
+    """Yield a folder (Path) holding ``source``'s files, ready to grade, held open for the block
+    (grader.confine): below it, every read goes through that handle and follows no link, so a
+    student who swaps a folder for a link while it is graded gets nothing read outside.
 
     A folder submission is yielded as it is. A zip is extracted into a new private temporary
     folder (``tempfile.mkdtemp`` under ``tmp_root``, default the system's), removed on exit even
@@ -314,8 +301,8 @@ def open_submission(source, tmp_root=None, *, limits=None, notes=None):
         raise SubmissionError("is a symbolic link, which is not followed; put the folder or zip "
                               "itself in the submissions folder", path=source.path)
     if source.kind == "folder":
-        _check_folder(source.path)
-        yield Path(source.path)
+        with holding(source.path):  # a link, a file, a folder gone or unreadable: refused here
+            yield Path(source.path)
         return
     limits = limits or DEFAULT_LIMITS
     notes = notes if notes is not None else []
@@ -326,22 +313,10 @@ def open_submission(source, tmp_root=None, *, limits=None, notes=None):
                           path=tmp_root) from None
     try:
         extract_zip(source.path, tmp, limits, notes)
-        yield tmp
+        with holding(tmp):
+            yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _check_folder(path):
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        raise SubmissionError("no longer exists", path=path) from None
-    except OSError as e:
-        raise SubmissionError(f"cannot read: {e.strerror}", path=path) from None
-    if stat.S_ISLNK(mode):
-        raise SubmissionError("is a symbolic link, which is not followed", path=path)
-    if not stat.S_ISDIR(mode):
-        raise SubmissionError("is not a folder", path=path)
 
 
 def extract_zip(zip_path, dest, limits=DEFAULT_LIMITS, notes=None):
@@ -733,7 +708,7 @@ def _entry_name(info):
 def _shown(name, limit=80):
     """A name for a message: quoted, long names shortened, undecodable bytes replaced, control
     and direction-changing characters escaped (``repr`` escapes every unprintable character)."""
-    name = _decoded(name)
+    name = decoded(name)
     if len(name) > limit:
         name = name[:limit - 3] + "..."
     return repr(name)

@@ -206,9 +206,9 @@ def _student_rows(subs, refs, outputs, key):
                 title += f" ({c.diagnosis_code})"
             cells.append(Cell(status, STATUS_GLYPHS.get(status, "?"), title))
         flags = tuple(dict.fromkeys(FLAG_TITLES.get(_flag_code(f), _flag_code(f)) for f in s.flags))
-        rows.append(StudentRow(ref, f"{points(s.score)} / {points(s.max_score)}",
-                               pct(s.percent), round(s.percent, 2), tuple(cells), flags,
-                               bool(s.error)))
+        score = f"{points(s.score)} / {points(s.max_score)}" if s.graded else "not graded"
+        rows.append(StudentRow(ref, score, pct(s.percent) if s.graded else "\u2013",
+                               round(s.percent, 2), tuple(cells), flags, bool(s.error)))
     return rows
 
 
@@ -223,15 +223,20 @@ def _flag_parts(flag):
 
 
 def _flag_groups(subs, ref_by_id):
-    """Flags gathered for the instructor: the submissions sharing one dropout mask (connected
-    through their ``with`` lists) form one group per output, and groups of the same submissions
-    are merged across outputs; every other flag is its own group."""
+    """Flags gathered for the instructor: the submissions sharing one dropout mask (naming the
+    same ``group``, or, in results without groups, connected through their ``with`` lists) form
+    one group per output, and groups of the same submissions are merged across outputs; every
+    other flag is its own group."""
     groups = []
     links = {}  # output -> {id: set of ids it shares a mask with}
+    grouped = {}  # (output, group id) -> ids: flags that name their group, linear in its size
     for s in subs:
         for flag in s.flags:
             code, output, others, message = _flag_parts(flag)
-            if code == "identical_dropout_mask":
+            group = flag.get("group") if isinstance(flag, dict) else getattr(flag, "group", None)
+            if code == "identical_dropout_mask" and group:
+                grouped.setdefault((output, group), set()).add(s.id)
+            elif code == "identical_dropout_mask":
                 graph = links.setdefault(output, {})
                 for other in others:
                     graph.setdefault(s.id, set()).add(other)
@@ -255,6 +260,9 @@ def _flag_groups(subs, ref_by_id):
             seen |= component
             members = tuple(sorted(component, key=lambda i: (i.casefold(), i)))
             outputs_by_members.setdefault(members, []).append(output)
+    for (output, _), ids in grouped.items():
+        members = tuple(sorted(ids, key=lambda i: (i.casefold(), i)))
+        outputs_by_members.setdefault(members, []).append(output)
     code = "identical_dropout_mask"
     for members, outputs in outputs_by_members.items():
         where = " and ".join(outputs)

@@ -116,7 +116,7 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
             problem=check.problem,
             status=check.status,
             status_label=STATUS_LABELS.get(check.status, check.status),
-            score="\u2013" if check.status == "unchecked"
+            score="\u2013" if check.status == "unchecked" or not result.graded
             else f"{points(check.score)} / {points(check.max_score)}",
             message=message,
             diagnosis=check.diagnosis_code,
@@ -133,9 +133,9 @@ def build_feedback(result, assignment, generated_at, show_expected=False):
         id=result.id,
         assignment=assignment.name,
         generated_at=generated_at,
-        score=points(score),
+        score=points(score) if result.graded else "\u2013",  # ungraded: no zero shown
         max_score=points(result.max_score),
-        percent=pct(percent(score, result.max_score)),
+        percent=pct(percent(score, result.max_score)) if result.graded else "\u2013",
         percent_value=round(max(0.0, min(100.0, percent(score, result.max_score))), 2),
         full_marks=result.full_marks and result.checked_expected and bool(result.max_score),
         status_counts=tuple(c for c in counts if c.count),

@@ -2,7 +2,8 @@
 
 Columns, in this order: ``id``, ``total``, ``max``, ``percent``, one column per output of the spec
 (its score, in spec order), ``error`` (why a submission could not be read; empty otherwise) and
-``notes`` (misnamed or extra files and where outputs were found: the first few, then a count).
+``notes`` (misnamed or extra files and where outputs were found: the first few, then a count). A
+submission the grader failed on has empty score cells, not zeros.
 
 The CSV is UTF-8 without a BOM, with a header row and ``\\n`` line ends; numbers are written with
 at most 4 decimals and no trailing zeros (``7``, ``66.6667``), so the same batch always gives the
@@ -65,19 +66,20 @@ def gradebook_frame(batch, assignment):
     """The gradebook as a DataFrame, one row per submission in batch order.
 
     ``total``, ``max``, ``percent`` and the output columns are float64 (NaN where a submission has
-    no result for an output); ``id`` and ``error`` are strings, already neutralised (see
-    :func:`neutralise`), with runs of whitespace in the error text folded into single spaces so
-    every student stays on one line.
+    no result for an output, and in every score of a submission the grader failed on); ``id``
+    and ``error`` are strings, already neutralised (see :func:`neutralise`), with runs of
+    whitespace in the error text folded into single spaces so every student stays on one line.
     """
     outputs = output_columns(assignment)
     rows = []
     for sub in batch.submissions:
-        scores = {c.output: float(c.score) for c in sub.checks}
+        # A submission the grader failed on has no score: empty cells, never a zero to import.
+        scores = {c.output: float(c.score) for c in sub.checks} if sub.graded else {}
         row = {
             "id": neutralise(sub.id),
-            "total": float(sub.score),
+            "total": float(sub.score) if sub.graded else math.nan,
             "max": float(sub.max_score),
-            "percent": float(sub.percent),
+            "percent": float(sub.percent) if sub.graded else math.nan,
         }
         for name in outputs:
             row[name] = scores.get(name, math.nan)
@@ -123,5 +125,5 @@ def _csv_cell(text):
 
 
 def write_gradebook(path, batch, assignment):
-    """Write the gradebook CSV to ``path`` atomically."""
-    write_text_atomic(path, gradebook_csv(batch, assignment))
+    """Write the gradebook CSV to ``path`` atomically, synced to disk (it survives a power loss)."""
+    write_text_atomic(path, gradebook_csv(batch, assignment), durable=True)

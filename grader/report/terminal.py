@@ -1,6 +1,8 @@
 """Plain-text views of results for the terminal: one row per output, and the batch summary."""
 import click
 
+MAX_LISTED = 20  # names listed in one line of the summary; the rest are counted
+
 _STATUS_STYLE = {"pass": "green", "fail": "red", "error": "red", "missing": "yellow",
                  "unchecked": "blue"}
 
@@ -44,17 +46,27 @@ def format_batch_summary(batch, out_dir):
     """The lines that end `cnngrade batch`: how the class did and where the reports are."""
     subs = batch.submissions
     count = len(subs)
-    mean = sum(s.percent for s in subs) / count if count else 0.0
+    scored = [s for s in subs if s.graded]
+    mean = sum(s.percent for s in scored) / len(scored) if scored else 0.0
     full = sum(1 for s in subs if s.max_score and s.score >= s.max_score)
-    errors = sum(1 for s in subs if s.error)
+    errors = sum(1 for s in subs if s.error and s.graded)
+    ungraded = sum(1 for s in subs if not s.graded)
     flagged = sum(1 for s in subs if s.flags)
     lines = []
     if batch.ignored:
+        shown = batch.ignored[:MAX_LISTED]
+        more = len(batch.ignored) - len(shown)
         lines.append(f"ignored {len(batch.ignored)} entries under ROOT (a submission is a "
-                     f"folder or a .zip): {', '.join(batch.ignored)}")
+                     f"folder or a .zip): {', '.join(shown)}"
+                     + (f" and {more:,} more (listed in results.json)" if more else ""))
+    for note in batch.renamed[:MAX_LISTED]:
+        lines.append(f"renamed: {note}")
+    if len(batch.renamed) > MAX_LISTED:
+        lines.append(f"renamed: {len(batch.renamed) - MAX_LISTED:,} more (listed in results.json)")
     return "\n".join(lines + [
-        f"graded {count} submissions: mean {mean:.1f}%, {full} with full marks, "
-        f"{errors} that could not be read, {flagged} flagged",
+        f"graded {count - ungraded} submissions: mean {mean:.1f}%, {full} with full marks, "
+        f"{errors} that could not be read, {flagged} flagged"
+        + (f"; {ungraded} not graded (the grader failed on them)" if ungraded else ""),
         f"report: {out_dir}/report.html   gradebook: {out_dir}/gradebook.csv   "
         f"results: {out_dir}/results.json",
     ])
