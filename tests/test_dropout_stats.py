@@ -4,7 +4,6 @@ import itertools
 import json
 import math
 import re
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -135,7 +134,6 @@ def test_spread_bound_is_never_below_the_simulated_tail():
 # --------------------------------------------------------------------------------------------------
 
 def test_correct_outputs_never_fail_and_every_test_is_calibrated(settings):
-    start = time.perf_counter()
     for name, source, p, source_name in settings:
         rng = np.random.default_rng([2024, len(name)])
         failures = []
@@ -157,19 +155,6 @@ def test_correct_outputs_never_fail_and_every_test_is_calibrated(settings):
             for a in (0.01, 0.05, 0.2):
                 limit = a + 4 * math.sqrt(a * (1 - a) / SIMULATIONS)
                 assert np.mean(values < a) <= limit, (name, test, a, np.mean(values < a))
-    assert time.perf_counter() - start < 20
-
-
-def test_grading_is_fast(settings):
-    _, source, p, _ = settings[0]
-    got = correct_output(source, p, np.random.default_rng(0))
-    check_dropout_train(got, source, p, 1e-5, 1e-5)
-    calls = 200
-    start = time.perf_counter()
-    for _ in range(calls):
-        check_dropout_train(got, source, p, 1e-5, 1e-5)
-    per_call = (time.perf_counter() - start) / calls
-    assert per_call < 3e-3, f"{per_call * 1e3:.2f} ms per 20x20 output"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """grader/intake/reading.py: every accepted layout, every refusal with its exact message and location."""
 import os
 import random
-import time
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from grader.intake.reading import (
 )
 
 # Reading 600 values should take well under a millisecond; the bound leaves room for slow CI.
-MAX_SECONDS_PER_600_VALUES = 0.005
 
 
 def write(tmp_path, data, name="out.csv"):
@@ -372,10 +370,8 @@ def test_file_over_the_cap_is_refused_without_reading_it(tmp_path):
     path = tmp_path / "out.csv"
     with open(path, "wb") as f:
         f.truncate(1 << 30)  # sparse: 1 GB of NULs that take no disk
-    start = time.perf_counter()
     with pytest.raises(SubmissionError) as excinfo:
         read_array(path, (600,))
-    assert time.perf_counter() - start < 0.05
     assert refusal(excinfo) == ("is 1,073,741,824 bytes, more than the 65,536 bytes any answer "
                                 "needs: not read", None, None, "parse_error")
 
@@ -484,16 +480,3 @@ def test_fast_path_agrees_with_the_located_reading():
         assert fast == slow, data
         accepted += fast[0] == "values"
     assert 1000 < accepted < 4000  # both outcomes well exercised
-
-
-def test_reading_600_values_is_fast(tmp_path):
-    path = tmp_path / "out.csv"
-    np.savetxt(path, np.random.default_rng(5).normal(size=600))
-    best = min(_timed(lambda: read_array(path, (3, 2, 10, 10))) for _ in range(20))
-    assert best < MAX_SECONDS_PER_600_VALUES
-
-
-def _timed(call):
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
