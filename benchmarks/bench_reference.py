@@ -7,7 +7,7 @@ Run from the repository root:
 Everything runs on ONE thread (BLAS and PyTorch alike), so the figures compare algorithms rather than
 core counts. Each time is the best of several repeats (time.perf_counter); the whole measurement is
 made several times (runs) and the table shows the median run with the spread of the ratio. The loop versions
-(tests/loops.py) are far too slow to run on whole batches: they are timed on the first few samples
+(reference/loops.py) are far too slow to run on whole batches: they are timed on the first few samples
 and scaled linearly to the full batch, which is exact up to noise since their cost is linear in N.
 PyTorch is optional and never a dependency; without it the torch columns are left out. When it is
 there, its results are first checked against the reference's, so both sides time the same thing.
@@ -30,10 +30,9 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 import reference  # noqa: E402
-from loops import (  # noqa: E402
+from reference.loops import (  # noqa: E402
     conv_backward_loops,
     conv_forward_loops,
     max_pool_backward_loops,

@@ -13,7 +13,7 @@ expected file byte for byte, which is when every float64 value is bit-identical.
 The implementations are the panel grader/flags.py uses for ``copied_expected`` (per-sample matrix
 products, CS231n's im2col and strides code, whole-batch products, einsum, plain loops; for pooling,
 plain loops; for dropout's test mode, the identity), plus the fast reference (reference.*), the
-loops of tests/loops.py and a float32 implementation (einsum or maximum in float32). For contrast,
+loops of reference/loops.py and a float32 implementation (einsum or maximum in float32). For contrast,
 the last column says how many of them reproduce the FAST reference's file, the bytes expected/
 held before it was correctly rounded. The figures describe this machine's NumPy and BLAS.
 """
@@ -28,9 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-import loops  # noqa: E402  (tests/loops.py: the readable loop implementations)
+from reference import loops  # noqa: E402  (the readable loop implementations)
 from grader.assignment import ops  # noqa: E402
 from grader.batch.copied import _panel as flags_panel  # noqa: E402  (the copied_expected panel)
 from grader.assignment.generate import compute_expected, make_inputs  # noqa: E402
@@ -51,11 +50,11 @@ def implementations(op, a, params):
     if op.startswith("conv"):
         pad = params.get("pad", 0)
         if op == "conv_forward":
-            yield "tests/loops.py", {"out": loops.conv_forward_loops(a["x"], a["w"], a["b"], stride,
+            yield "reference/loops.py", {"out": loops.conv_forward_loops(a["x"], a["w"], a["b"], stride,
                                                                     pad)}
         else:
             dx, dw, db = loops.conv_backward_loops(a["dout"], a["x"], a["w"], stride, pad)
-            yield "tests/loops.py", {"dx": dx, "dw": dw, "db": db}
+            yield "reference/loops.py", {"dx": dx, "dw": dw, "db": db}
         yield "float32", _float32_conv(op, a, params)
         return
     ph, pw = params["pool_height"], params["pool_width"]
@@ -63,7 +62,7 @@ def implementations(op, a, params):
     result = {"out": out}
     if "dout" in a:
         result["dx"] = loops.max_pool_backward_loops(a["dout"], a["x"], ph, pw, stride)
-    yield "tests/loops.py", result
+    yield "reference/loops.py", result
     x32 = a["x"].astype(np.float32)
     yield "float32", {"out": loops.max_pool_forward_loops(x32, ph, pw, stride).astype(np.float32)
                       .astype(np.float64)}

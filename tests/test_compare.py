@@ -19,7 +19,7 @@ from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loops import rel_error  # noqa: E402  (tests/ is not a package)
+from reference.loops import rel_error  # noqa: E402
 
 f32 = np.float32
 

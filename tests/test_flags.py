@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-import loops
+from reference import loops
 from grader.batch import copied
 from grader.assignment import ops
 from grader.batch.copied import independent_shas

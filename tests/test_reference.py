@@ -12,7 +12,7 @@ import pytest
 import reference
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loops import (  # noqa: E402  (tests/ is not a package; loops.py sits next to this file)
+from reference.loops import (  # noqa: E402
     GRAD_REL_ERROR_MAX,
     LOOP_ATOL,
     LOOP_RTOL,

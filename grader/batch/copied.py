@@ -3,7 +3,7 @@ expected file, where no honest code reproduces those bytes.
 
 expected/ holds correctly rounded values (reference/exact.py: each the float64 nearest the exact
 result), which ordinary float64 code rarely hits in every element. Measured with
-scripts/measure_copied_expected.py (the panel below plus the fast reference, tests/loops.py and
+scripts/measure_copied_expected.py (the panel below plus the fast reference, reference/loops.py and
 float32, 21 input draws per spec): no honest implementation reproduced a whole conv_forward_out,
 conv_backward_out_dx or conv_backward_out_dw file in 189 to 294 tries per output and spec, though
 20 to 63% of single values match; conv_backward_out_db (2 to 4 sums) was reproduced 13% of the

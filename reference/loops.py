@@ -2,7 +2,7 @@
 
 Nothing here is clever or fast. Every output element is computed by explicit Python loops over the
 batch, filters, channels and output positions, exactly as the formulas are written in the CS231n
-notes, and shares no code with ``reference/``. ``tests/test_reference.py`` compares the vectorised
+notes, and shares no code with ``reference/``. tests/test_reference.py compares the vectorised
 reference with these functions, and ``benchmarks/bench_reference.py`` times them for the speed-up
 figure.
 
