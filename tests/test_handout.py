@@ -59,8 +59,9 @@ def test_pip_install_ships_the_template(tmp_path):
     source.mkdir()
     shutil.copy(REPO / "pyproject.toml", source)
     shutil.copy(REPO / "README.md", source)
+    shutil.copy(REPO / "assignment.toml", source)  # the default assignment is installed too
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "output_files")
-    for package in ("reference", "grader", "student_template"):
+    for package in ("reference", "grader", "student_template", "input_files", "expected"):
         shutil.copytree(REPO / package, source / package, ignore=ignore)
     wheels = tmp_path / "wheels"
     build = None
