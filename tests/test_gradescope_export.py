@@ -142,3 +142,40 @@ def test_unsafe_yaml_builds_no_object(tmp_path):
         "submission_1:\n  :submitters:\n  - :name: !!python/object/apply:os.system ['echo pwned']\n")
     read = read_export(tmp_path)
     assert read.submissions[0].submitters[0].name is None  # a tagged value is data, never run
+
+
+def test_batch_grades_an_export_under_the_students_it_names(export, tmp_path):
+    """`cnngrade batch` on an unzipped export: each student by their Gradescope SID, both members
+    of a group graded from the one folder, a folder the metadata does not name listed apart."""
+    import json
+
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    from simulated import EXPECTED, INPUTS, SPEC
+
+    out = tmp_path / "grades"
+    result = CliRunner().invoke(main, ["batch", str(export), "--spec", str(SPEC), "--inputs",
+                                       str(INPUTS), "--expected", str(EXPECTED), "--out", str(out),
+                                       "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    scores = {s["id"]: s["score"] for s in data["submissions"]}
+    assert scores == {"10000001": 10.0, "10000002": 10.0, "10000003": 10.0}
+    unmatched = {u["entry"]: u["why"] for u in data["course"]["unmatched"]}
+    assert unmatched == {"submission_1": "not in submission_metadata.yml",
+                         "submission_245807000": "the metadata names no submitter"}
+    rows = (out / "gradebook.csv").read_text()
+    assert "Ada Lovelace" in rows and "Alan Turing" in rows and "Grace Hopper" in rows
+
+
+def test_a_roster_matches_exported_submitters_by_sid_or_email(export, tmp_path):
+    from grader.course.gradescope import gradescope_grouping
+    from grader.course.roster import read_roster
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,email\ns1,Ada Lovelace,ada@example.edu\n"
+                      "10000002,Grace Hopper,grace@example.edu\ns3,Alan Turing,other@example.edu\n")
+    grouping = gradescope_grouping(read_export(export), [p.name for p in export.iterdir()],
+                                   read_roster(roster))
+    assert [s.student for s in grouping.students] == ["s1", "10000002", "s3"]  # email, SID, name

@@ -20,15 +20,19 @@ plain folder of submissions, exactly as before.
 """
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 
 from grader.assignment.spec import load_spec
 from grader.errors import GraderError
-from grader.course.grades import ClassList, ClassMember, FinalGrade, LateCharge, ScoreOverride
+from grader.course.gradescope import gradescope_grouping
+from grader.course.grades import (ClassList, ClassMember, FinalGrade, LateCharge, ScoreOverride,
+                                  SubmissionTime)
 from grader.course.late import load_late_policy
 from grader.course.lms import group_by_student
 from grader.course.overrides import overrides_by_student, read_overrides
 from grader.course.roster import read_roster
 from grader.course.times import submission_time, worksheet_time
+from grader.platforms.gradescope_export import METADATA_NAME, read_export
 from grader.text import printable
 
 _DECIMALS = 10  # scores are sums of a few points: 0.1 + 0.2 is 0.3 here
@@ -41,14 +45,16 @@ def grade_course(root, spec_path="assignment.toml", roster_path=None, overrides_
     has any (``course_file``: cnngrade.toml, whose ``[late]`` table counts as the spec's)."""
     from grader.batch.run import grade_batch
 
-    setup = course_setup(spec_path, roster_path, overrides_path, course_file)
+    export = read_export(root) if (Path(root) / METADATA_NAME).is_file() else None
+    setup = course_setup(spec_path, roster_path, overrides_path, course_file, export)
     return grade_batch(root, spec_path=spec_path, course=setup, **batch_options)
 
 
-def course_setup(spec_path, roster_path=None, overrides_path=None, course_file=None):
-    """The CourseSetup for these files, or None when there is no roster, overrides or policy."""
+def course_setup(spec_path, roster_path=None, overrides_path=None, course_file=None, export=None):
+    """The CourseSetup for these files, or None when there is no roster, overrides, policy or
+    Gradescope export (``export``: platforms.gradescope_export.GradescopeExport)."""
     policy = _late_policy(spec_path, course_file)
-    if roster_path is None and overrides_path is None and policy is None:
+    if roster_path is None and overrides_path is None and policy is None and export is None:
         return None
     assignment = load_spec(spec_path)
     return CourseSetup(
@@ -56,7 +62,7 @@ def course_setup(spec_path, roster_path=None, overrides_path=None, course_file=N
         overrides_path=overrides_path,
         outputs={o.file: o.points for o in assignment.outputs},
         max_score=assignment.max_score,
-        policy=policy)
+        policy=policy, export=export)
 
 
 def _late_policy(spec_path, course_file):
@@ -78,12 +84,16 @@ class CourseSetup:
     outputs: dict  # output file -> points, spec order
     max_score: float
     policy: object = None  # late.LatePolicy, or None
+    export: object = None  # a Gradescope export's metadata (GradescopeExport), or None
 
     def plan(self, sources):
         """The ClassPlan for the listed ``sources`` (intake SubmissionSources). Names that come
         from entries (ids without a roster, entries, names) are made printable."""
         by_entry = {source.path.name: source for source in sources}
-        grouping = group_by_student(list(by_entry), self.roster)
+        if self.export is not None:
+            grouping = gradescope_grouping(self.export, list(by_entry), self.roster)
+        else:
+            grouping = group_by_student(list(by_entry), self.roster)
         roster_by_key = {s.key: s for s in self.roster} if self.roster is not None else {}
         students = []
         for group in grouping.students:
@@ -116,6 +126,8 @@ class CourseSetup:
         if self.policy is None:
             return None
         recorded = None
+        if getattr(name, "created_at", None) is not None:  # Gradescope's own time
+            return SubmissionTime(name.created_at, "gradescope", None)
         if member is not None and member.submitted:
             recorded = worksheet_time(member.submitted, self.policy,
                                       (self.roster.source, member.row))
