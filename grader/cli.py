@@ -35,6 +35,19 @@ spec_option = click.option("--spec", "spec_path", default="assignment.toml", sho
                            type=click.Path(dir_okay=False), help="The assignment spec.")
 inputs_option = click.option("--inputs", "inputs_dir", default="input_files", show_default=True,
                              type=click.Path(file_okay=False), help="The fixed input files.")
+roster_option = click.option("--roster", "roster_path", type=click.Path(dir_okay=False),
+                             help="Per-student inputs: the roster CSV (an id, student_id, "
+                                  "SIS User ID or login column). Needs --secret.")
+secret_option = click.option("--secret", "secret_path", type=click.Path(dir_okay=False),
+                             help="Per-student inputs: the course secret's file (32+ random bytes; "
+                                  "never hand it out). Needs --roster.")
+
+
+def per_student(roster_path, secret_path):
+    """Whether the per-student options are given: both or neither."""
+    if (roster_path is None) != (secret_path is None):
+        raise click.UsageError("--roster and --secret go together: give both or neither")
+    return roster_path is not None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,20 +58,39 @@ def main():
 
 @main.command()
 @spec_option
-@click.option("--out", "out_dir", default="input_files", show_default=True,
-              type=click.Path(file_okay=False), help="Where to write the input files.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Where to write the input files [default: input_files; with --roster, "
+                   "required: one folder per student inside it].")
 @click.option("--audit", is_flag=True,
               help="Write nothing; print which catalogued mistakes the spec's inputs can catch.")
+@roster_option
+@secret_option
 @reports_errors
-def inputs(spec_path, out_dir, audit):
+def inputs(spec_path, out_dir, audit, roster_path, secret_path):
     """Regenerate the fixed input files from the spec (byte-identical for a given seed).
 
     With --audit, write nothing and print, for every output, which catalogued mistakes these
     inputs can catch, and a final line "N of M mistakes caught"; exit 0 either way.
+
+    With --roster and --secret, write each student's own inputs into OUT/<id>/ (with --audit:
+    check that every student's inputs catch what the shared inputs catch).
     """
     from grader.assignment.generate import make_inputs, write_inputs
     from grader.assignment.spec import load_spec
 
+    if per_student(roster_path, secret_path):
+        from grader.students import audit_student_inputs, write_student_inputs
+
+        if audit:
+            click.echo(audit_student_inputs(spec_path, roster_path, secret_path))
+            return
+        if out_dir is None:
+            raise click.UsageError("give --out DIR with --roster: each student's inputs go into "
+                                   "DIR/<id>/")
+        count = write_student_inputs(spec_path, roster_path, secret_path, out_dir)
+        click.echo(f"wrote the inputs of {count} students to {out_dir}/<id>/")
+        return
+    out_dir = out_dir or "input_files"
     assignment = load_spec(spec_path)
     if audit:
         from grader.diagnosis.audit import audit_inputs, format_audit, tie_warnings
@@ -103,17 +135,35 @@ def expected(spec_path, inputs_dir, out_dir):
 @click.option("--strict", is_flag=True, help="Exit 3 unless the submission has full marks.")
 @click.option("--show-expected", is_flag=True,
               help="Instructors: show expected values where outputs differ (never give this to students).")
+@roster_option
+@secret_option
+@click.option("--student", help="With --roster and --secret: grade against this student's inputs "
+                                "[default: the student SUBMISSION's name is].")
 @reports_errors
-def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected):
+def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected,
+          roster_path, secret_path, student):
     """Grade one SUBMISSION folder or zip and print a table, one row per output."""
-    from grader.pipeline import check_submission
-
-    result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
-                                 expected_dir=expected_dir, json_path=json_path,
-                                 html_path=html_path, show_expected=show_expected)
     from grader.report.terminal import format_submission
 
-    click.echo(format_submission(result, color=sys.stdout.isatty()))
+    if per_student(roster_path, secret_path):
+        from grader.report.students import format_student_check
+        from grader.students import check_student
+
+        result, _ = check_student(submission, spec_path=spec_path, roster_path=roster_path,
+                                  secret_path=secret_path, student=student, json_path=json_path,
+                                  html_path=html_path, show_expected=show_expected)
+        click.echo(format_submission(result, color=sys.stdout.isatty()))
+        if lines := format_student_check(result):
+            click.echo(lines)
+    else:
+        if student is not None:
+            raise click.UsageError("--student needs --roster and --secret")
+        from grader.pipeline import check_submission
+
+        result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
+                                     expected_dir=expected_dir, json_path=json_path,
+                                     html_path=html_path, show_expected=show_expected)
+        click.echo(format_submission(result, color=sys.stdout.isatty()))
     if strict and not result.full_marks:
         sys.exit(EXIT_NOT_FULL_MARKS)
 
@@ -130,12 +180,20 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
               help="Worker processes [default: every core].")
 @click.option("--time-limit", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds allowed per submission [default: 60].")
+@roster_option
+@secret_option
 @reports_errors
-def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
-    """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports."""
+def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, roster_path,
+          secret_path):
+    """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports.
+
+    With --roster and --secret, each against its own student's inputs (--inputs and --expected
+    are then not read); a submission whose name is not on the roster is not graded.
+    """
     from grader.batch.run import grade_batch
     from grader.report.terminal import format_batch_summary
 
+    per_student(roster_path, secret_path)
     progress = None
     if sys.stderr.isatty():
         def progress(count):
@@ -143,8 +201,14 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
     options = {"seconds": seconds} if seconds else {}
     result = grade_batch(root, spec_path=spec_path, inputs_dir=inputs_dir,
                          expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
-                         progress=progress, **options)
+                         progress=progress, roster=roster_path, secret=secret_path, **options)
     click.echo(format_batch_summary(result, out_dir))
+    if roster_path is not None:
+        from grader.report.students import format_not_on_roster
+        from grader.students import not_on_roster
+
+        if line := format_not_on_roster(not_on_roster(result, roster_path)):
+            click.echo(line)
 
 
 @main.command()
@@ -152,9 +216,20 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
 @inputs_option
 @click.option("--out", "out_dir", default="handout", show_default=True,
               type=click.Path(file_okay=False), help="A new or empty folder for the hand-out.")
+@roster_option
+@secret_option
 @reports_errors
-def template(out_dir, spec_path, inputs_dir):
-    """Write the student hand-out: layer skeletons, scripts, input files and spec (never expected/)."""
+def template(out_dir, spec_path, inputs_dir, roster_path, secret_path):
+    """Write the student hand-out: layer skeletons, scripts, input files and spec (never expected/).
+
+    With --roster and --secret, one hand-out per student in OUT/<id>/, with their own inputs.
+    """
+    if per_student(roster_path, secret_path):
+        from grader.students import write_student_handouts
+
+        count = write_student_handouts(spec_path, roster_path, secret_path, out_dir)
+        click.echo(f"wrote {count} student hand-outs to {out_dir}/<id>/")
+        return
     from grader.template import write_template
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)

@@ -136,6 +136,9 @@ class SubmissionResult:
     flags: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # misnamed or extra files, and where files were found
     checked_expected: bool = True
+    # Per-student inputs: the fingerprint of the seed they were drawn from (never the secret), so
+    # that a regrade can tell it reproduced them. None for the shared inputs.
+    inputs_fingerprint: str | None = None
 
     @property
     def percent(self):
@@ -146,7 +149,7 @@ class SubmissionResult:
         return self.error is None and all(c.status in ("pass", "unchecked") for c in self.checks)
 
     def to_dict(self):
-        return {
+        data = {
             "id": self.id,
             "score": self.score,
             "max_score": self.max_score,
@@ -157,6 +160,9 @@ class SubmissionResult:
             "flags": [f.to_dict() for f in self.flags],
             "notes": list(self.notes),
         }
+        if self.inputs_fingerprint is not None:  # per-student inputs only: shared results unchanged
+            data["inputs_fingerprint"] = self.inputs_fingerprint
+        return data
 
 
 @dataclass

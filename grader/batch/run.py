@@ -17,12 +17,14 @@ from pathlib import Path
 from grader.atomic import atomic_text_writer
 from grader.errors import SubmissionError
 from grader.batch.flags import find_flags
+from grader.batch.peer_flags import find_peer_flags
 from grader.pipeline import failed_submission, grade_submission, load_context
 from grader.report.gradebook import write_gradebook
 from grader.intake.submissions import list_submissions
 from grader.report.names import FEEDBACK_DIR, feedback_names
 from grader.report.render import write_class_report, write_feedback
 from grader.results import BatchResult, timestamp, to_json
+from grader.students import StudentContexts, load_student_contexts
 from grader.text import printable
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
@@ -66,9 +68,14 @@ def _grade_one(task):
 
 
 def grade_with_limit(source, context, seconds):
-    """Grade one SubmissionSource; a timeout or any failure becomes a failed result, never a crash."""
+    """Grade one SubmissionSource; a timeout or any failure becomes a failed result, never a crash.
+
+    ``context`` is a GradingContext, or StudentContexts when every student has inputs of their own.
+    """
     try:
         with time_limit(seconds):
+            if isinstance(context, StudentContexts):
+                return context.grade(source)
             return grade_submission(source.path, context, submission_id=source.id, source=source)
     except SubmissionError as e:
         return failed_submission(source.id, context, str(e))
@@ -125,14 +132,22 @@ def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="
 
 def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
                 expected_dir="expected", out_dir="grades", jobs=None,
-                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None):
+                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None,
+                roster=None, secret=None):
     """Grade every submission under ``root`` and write results.json, gradebook.csv, report.html
     and feedback/<id>.html into ``out_dir``. Returns the BatchResult.
 
     ``progress``, if given, is a callable receiving the number of submissions and returning a
     context manager with an ``update(n)`` method (click.progressbar fits).
+
+    With ``roster`` and ``secret`` (files), every student is graded against their own inputs
+    (grader/students.py; ``inputs_dir`` and ``expected_dir`` are then not read) and the class gets
+    the per-student flags of grader/batch/peer_flags.py.
     """
-    context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
+    if roster is not None:
+        context = load_student_contexts(spec_path, roster, secret)
+    else:
+        context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
     listed = list_submissions(Path(root))
     out_dir = Path(out_dir)
     # --out inside ROOT: an earlier run's reports are not a student.
@@ -153,7 +168,11 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
                                     on_result=lambda: bar.update(1))
         else:
             results = grade_all(tasks, context, jobs, seconds, generated_at)
-        find_flags(results, context.expected.manifest, context.assignment, context.inputs)
+        if roster is not None:  # expected/ is not what these students are graded against
+            find_flags(results, None, context.assignment, context.shared.inputs)
+            find_peer_flags(results)
+        else:
+            find_flags(results, context.expected.manifest, context.assignment, context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored])
         _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
