@@ -48,9 +48,10 @@ def make_per_student_class(root, count):
     import secrets
     import shutil
 
-    from grader.assignment.per_student import read_secret, student_draw
+    from grader.assignment.per_student import read_secret
     from grader.assignment.spec import load_spec
     from grader.simulate import correct_outputs, texts
+    from grader.students import StudentContexts
 
     assignment = load_spec(ROOT / "assignment.toml")
     secret_path = root.parent / f"{root.name}.key"
@@ -59,13 +60,14 @@ def make_per_student_class(root, count):
     ids = [f"e{i:07d}x" for i in range(count)]
     roster_path = root.parent / f"{root.name}-roster.csv"
     roster_path.write_text("student_id\n" + "".join(f"{sid}\n" for sid in ids))
+    contexts = StudentContexts(assignment, secret, ids)
     for i, sid in enumerate(ids):
         folder = root / sid / "output_files"
         if i == count - 1 and count > 1:
             shutil.copytree(root / ids[0], root / sid)
             continue
         folder.mkdir(parents=True)
-        inputs = student_draw(assignment, secret, sid).inputs
+        inputs = contexts.choice(sid).chosen.inputs  # the draw handed out (a few are redrawn)
         for name, text in texts(assignment, correct_outputs(assignment, inputs, seed=i + 1)).items():
             (folder / name).write_text(text)
     return roster_path, secret_path

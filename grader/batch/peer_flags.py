@@ -40,6 +40,10 @@ from grader.results import Flag
 
 SHARED = None  # the label of the shared inputs' row in a PeerIndex
 CHANCE = 1e-6  # as identical_dropout_mask: flag when a coincidence anywhere in the class is rarer
+# A draw that misses a mistake the shared inputs catch is redrawn (grader/diagnosis/draws.py): about
+# 3% of first draws on the default assignment, so about 0.1% of students are handed a third draw
+# or later, which the index leaves out (copies of their files are still found byte for byte).
+INDEXED_DRAWS = 2
 _DOT_SLACK = 1e-9  # relative rounding of a dot product of up to ~4 million float64 terms
 _INPUT_INDEPENDENT = {"all_zero"}  # codes whose files are the same whatever the inputs
 
@@ -87,20 +91,22 @@ class _OutputIndex:
 
 
 class PeerIndex:
-    """The expected deterministic outputs of every roster student's inputs (their first draw) and
-    of the shared inputs, searchable by a student's output values."""
+    """The expected deterministic outputs of every roster student's inputs (their first
+    INDEXED_DRAWS draws: which one a student was handed takes an audit of ~30 ms to tell, while a
+    draw costs under a millisecond) and of the shared inputs, searchable by a student's output
+    values."""
 
     def __init__(self, assignment, secret, roster, shared_expected):
-        self.labels = list(roster) + [SHARED]
-        expected = [compute_expected(assignment, student_draw(assignment, secret, sid).inputs)
-                    for sid in roster] + [shared_expected]
+        self.labels = [sid for sid in roster for _ in range(INDEXED_DRAWS)] + [SHARED]
+        expected = [compute_expected(assignment, student_draw(assignment, secret, sid, k).inputs)
+                    for sid in roster for k in range(INDEXED_DRAWS)] + [shared_expected]
         self.outputs = {output.file: _OutputIndex(output, np.stack([e[output.file].ravel()
                                                                     for e in expected]))
                         for output in assignment.outputs if not output.statistical}
 
     @property
     def pairs(self):
-        return len(self.labels) ** 2
+        return (len(self.labels) // INDEXED_DRAWS + 1) ** 2
 
     def matches(self, output_file, got, exclude):
         """[(label, log10 chance)] of the rows (other than ``exclude``) whose expected output
