@@ -77,14 +77,18 @@ def run_once(root, out, jobs, roster=None, secret=None):
     """Grade ``root`` in this process; print elapsed seconds, peak RSS and the scores."""
     from grader.batch.run import grade_batch
 
+    cpu_before = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                       resource.getrusage(resource.RUSAGE_CHILDREN)))
     started = time.perf_counter()
     batch = grade_batch(root, spec_path=ROOT / "assignment.toml", inputs_dir=ROOT / "input_files",
                         expected_dir=ROOT / "expected", out_dir=out, jobs=jobs, roster=roster,
                         secret=secret)
     elapsed = time.perf_counter() - started
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage) - cpu_before
     peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"elapsed": elapsed, "peak_mib": peak_kib / 1024,
+    print(json.dumps({"elapsed": elapsed, "cpu": cpu, "peak_mib": peak_kib / 1024,
                       "full_marks": sum(s.score == s.max_score for s in batch.submissions),
                       "count": len(batch.submissions),
                       "flagged": sorted(s.id for s in batch.submissions
@@ -95,15 +99,18 @@ def run_once(root, out, jobs, roster=None, secret=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 800])
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each configuration; the fastest is printed (this machine is "
+                             "shared: single runs vary by 20%% or more)")
     parser.add_argument("--run", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:  # ROOT OUT JOBS [ROSTER SECRET]
         paths = [Path(a) for a in args.run[3:5]] or [None, None]
         run_once(Path(args.run[0]), Path(args.run[1]), int(args.run[2]), *paths)
         return
-    print("| inputs | students | jobs | seconds | submissions/s | peak memory (MiB, largest "
-          "process) | full marks | feedback pages |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| inputs | students | jobs | seconds | submissions/s | CPU seconds | peak memory (MiB, "
+          "largest process) | full marks | feedback pages |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.sizes:
             shared_root = Path(tmp) / f"class{count}"
@@ -114,12 +121,13 @@ def main():
                                       ("per student", student_root, [str(roster), str(secret)])):
                 for jobs in (1, 2):
                     out = Path(tmp) / f"out-{root.name}-{jobs}"
-                    line = subprocess.run([sys.executable, __file__, "--run", str(root), str(out),
-                                           str(jobs), *extra],
-                                          capture_output=True, text=True, check=True)
-                    r = json.loads(line.stdout.strip().splitlines()[-1])
+                    runs = [json.loads(subprocess.run(
+                        [sys.executable, __file__, "--run", str(root), str(out), str(jobs), *extra],
+                        capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+                        for _ in range(args.repeat)]
+                    r = min(runs, key=lambda run: run["elapsed"])
                     print(f"| {kind} | {count} | {jobs} | {r['elapsed']:.2f} | "
-                          f"{count / r['elapsed']:.0f} | {r['peak_mib']:.0f} | "
+                          f"{count / r['elapsed']:.0f} | {r['cpu']:.2f} | {r['peak_mib']:.0f} | "
                           f"{r['full_marks']}/{r['count']} | {r['pages']} |", flush=True)
                     if kind == "per student" and len(r["flagged"]) != min(count, 2):
                         raise SystemExit(f"expected one copied pair flagged, got {r['flagged']}")

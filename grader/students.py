@@ -7,12 +7,14 @@ inputs), regenerates that student's inputs and expected outputs from the secret 
 under a millisecond each), and grades against them with the ordinary pipeline. Contexts are built
 on the fly and kept for the last few students.
 
-Which draw a student was handed is decided by an audit of the draw (grader/diagnosis/draws.py,
-about 30 ms). Grading runs it only when it can matter: a submission with full marks against draw
-0 was computed from draw 0 (outputs that fit independent random inputs within tolerance come
-from them), so the audit is run, and the submission regraded against a later draw if it was
-handed one, only for a submission without full marks. Such a submission is then also looked up
-among the other students' expected outputs (grader/batch/peer_flags.py).
+Which draw a student was handed (draw 0, or a redraw for the few whose first draw cannot catch
+every mistake: grader/diagnosis/draws.py) takes an audit of about 30 ms to decide, so grading
+lets the outputs say it first: a deterministic output within tolerance of a draw's expected
+values was computed from that draw's inputs (independent random inputs cannot give it). A
+submission is graded against draw 0; if none of its deterministic outputs passes there, its
+failing outputs are compared with draw 1's expected outputs, and only when they fit neither does
+the audit decide. A submission without full marks is then looked up among the other students'
+expected outputs (grader/batch/peer_flags.py).
 """
 import tempfile
 from collections import OrderedDict
@@ -26,18 +28,23 @@ from grader.diagnosis.diagnoser import Diagnoser
 from grader.diagnosis.draws import audit_roster, choose_draw, format_roster_audit, required_catches
 from grader.errors import GraderError, SubmissionError
 from grader.intake.submissions import SubmissionSource
+from grader.judge.tolerance import within
 from grader.pipeline import GradingContext, grade_submission, write_check_files
 
 CONTEXTS_KEPT = 8  # per process: a student's context is reused while their submission is graded
+# Draws whose expected outputs a submission fitting none of draw 0 is compared with before the
+# audit decides: about 3% of first draws on the default assignment are redrawn, 0.1% twice.
+FITTED_DRAWS = 2
 
 
 class NotOnRoster(SubmissionError):
     """A submission whose name is no student's id on the roster: it has no inputs to grade against."""
 
 
-def context_for(assignment, inputs, fingerprint=None, show_expected=False):
-    """A GradingContext for ``inputs`` with their expected outputs computed by the reference."""
-    arrays = compute_expected(assignment, inputs)
+def context_for(assignment, inputs, fingerprint=None, show_expected=False, expected=None):
+    """A GradingContext for ``inputs`` with their ``expected`` outputs (output file -> array;
+    default: computed by the reference)."""
+    arrays = compute_expected(assignment, inputs) if expected is None else expected
     return GradingContext(assignment, inputs, ExpectedOutputs(arrays, {}, None),
                           Diagnoser(assignment, inputs, arrays), show_expected, fingerprint)
 
@@ -98,7 +105,10 @@ class StudentContexts:
             self._contexts.move_to_end(key)
             return self._contexts[key]
         drawn = student_draw(self.assignment, self.secret, student_id, draw)
-        context = context_for(self.assignment, drawn.inputs, drawn.fingerprint, self.show_expected)
+        # Once the peer index is built it holds the expected outputs of the first draws.
+        indexed = self._peer_index.expected(student_id, draw) if self._peer_index else None
+        context = context_for(self.assignment, drawn.inputs, drawn.fingerprint, self.show_expected,
+                              indexed)
         self._contexts[key] = context
         if len(self._contexts) > CONTEXTS_KEPT:
             self._contexts.popitem(last=False)
@@ -128,16 +138,30 @@ class StudentContexts:
         shown_id = student_id or source.id
         result = grade_submission(source.path, self.context(student), submission_id=shown_id,
                                   source=source)
-        if result.full_marks:
+        if result.full_marks or result.error is not None:
             return result
-        draw = self.choice(student).chosen.draw
-        if draw:
-            result = grade_submission(source.path, self.context(student, draw),
-                                      submission_id=shown_id, source=source)
-        if result.error is None and not result.full_marks:
-            values = failing_values(source, self.assignment, result)
-            result.flags.extend(student_flags(result, values, self.peer_index, student))
+        values = failing_values(source, self.assignment, result)
+        if not any(c.status == "pass" and c.dropout is None for c in result.checks):
+            draw = self.handed_out_draw(student, values)
+            if draw:
+                result = grade_submission(source.path, self.context(student, draw),
+                                          submission_id=shown_id, source=source)
+                values = failing_values(source, self.assignment, result)
+        found = self.peer_index.lookup(values)
+        result.flags.extend(student_flags(result, found, self.peer_index, student))
         return result
+
+    def handed_out_draw(self, student_id, values):
+        """The draw a submission none of whose deterministic outputs fit draw 0 was computed from:
+        a later draw (up to FITTED_DRAWS) that some of its failing ``values`` fit (values within
+        tolerance of a draw's expected values come from its inputs), else the draw the audit
+        hands out."""
+        for draw in range(1, FITTED_DRAWS):
+            expected = self.context(student_id, draw).expected.arrays
+            if any(within(got, expected[file], self.assignment.output(file).rtol,
+                          self.assignment.output(file).atol) for file, got in values.items()):
+                return draw
+        return self.choice(student_id).chosen.draw
 
 
 def load_student_contexts(spec_path, roster_path, secret_path, show_expected=False):

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from grader.assignment import ops
 from grader.assignment.generate import make_inputs
-from grader.assignment.per_student import (MIN_SECRET_BYTES, Secret, read_secret, roster_ids,
-                                           seed_fingerprint, derive_seed, student_draw)
+from grader.assignment.per_student import (MIN_SECRET_BYTES, Secret, _file_rng, derive_seed,
+                                           read_secret, roster_ids, seed_fingerprint, student_draw)
 from grader.assignment.spec import load_spec
 from grader.batch import peer_flags
 from grader.batch.run import grade_batch
@@ -168,6 +168,13 @@ def test_a_students_inputs_are_stable_across_runs_and_processes(assignment, secr
     fingerprint, first = out.stdout.split()
     assert fingerprint == drawn.fingerprint
     assert float.fromhex(first) == drawn.inputs["conv_backward_in_x"].ravel()[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**200 + 7, 2**256 - 1])
+def test_each_input_file_draws_from_default_rng_of_the_seed_and_its_name_key(seed):
+    name_key = int.from_bytes(hashlib.sha256(b"conv_forward_in_x").digest()[:8], "little")
+    expected = np.random.default_rng([seed, name_key]).normal(size=5)
+    assert np.array_equal(_file_rng(seed, "conv_forward_in_x").normal(size=5), expected)
 
 
 def test_the_fingerprint_is_a_hash_of_the_seed_not_the_seed(assignment, secret):
@@ -354,23 +361,24 @@ def test_results_record_the_fingerprint_and_are_the_same_whatever_the_jobs(grade
 
 
 def test_the_peer_search_compares_candidates_only(tmp_path, assignment, secret, monkeypatch):
-    """A class must not cost S x R full comparisons: each failing output is compared in full with
-    the few expected outputs its projection lands next to (here: the one it matches, or none)."""
+    """A class must not cost S x R full comparisons: each failing output looked up is compared in
+    full only with the few expected outputs its projection lands next to (here: the one it
+    matches, or none), not with all 2 x 51 + 1 rows of the index."""
     root = make_class(tmp_path / "class", assignment, secret)
     extra = [f"f{i:02d}" for i in range(40)]  # more roster students make S x R larger
     contexts = StudentContexts(assignment, secret, ROSTER + extra)
-    calls = []
-    real_within = peer_flags.within
+    compared, looked_up = [], []
+    real_within, real_lookup = peer_flags.within, peer_flags.PeerIndex.lookup
     monkeypatch.setattr(peer_flags, "within",
-                        lambda *args, **kw: calls.append(1) or real_within(*args, **kw))
-    failing = 0
+                        lambda *args, **kw: compared.append(1) or real_within(*args, **kw))
+    monkeypatch.setattr(peer_flags.PeerIndex, "lookup",
+                        lambda self, values: looked_up.extend(values) or real_lookup(self, values))
     for source in list_submissions(root):
-        if source.id == STRANGER:
-            continue
-        result = contexts.grade(source)
-        failing += sum(c.status == "fail" and c.dropout is None for c in result.checks)
-    assert failing >= 3 * 8  # copier, shared and nobody students: every deterministic output
-    assert len(calls) <= failing  # without the projections: failing x 103 rows
+        if source.id != STRANGER:
+            contexts.grade(source)
+    assert len(contexts.peer_index.labels) == 2 * len(ROSTER + extra) + 1
+    assert len(looked_up) >= 3 * 8  # copier, shared and nobody students: every deterministic output
+    assert len(compared) <= len(looked_up)
 
 
 def test_the_secret_appears_in_no_file_written(graded_class):

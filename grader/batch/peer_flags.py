@@ -91,35 +91,45 @@ class _OutputIndex:
 
 
 class PeerIndex:
-    """The expected deterministic outputs of every roster student's inputs (their first
-    INDEXED_DRAWS draws: which one a student was handed takes an audit of ~30 ms to tell, while a
-    draw costs under a millisecond) and of the shared inputs, searchable by a student's output
-    values."""
+    """The expected deterministic outputs of every roster student's first INDEXED_DRAWS draws
+    and of the shared inputs, searchable by a student's output values."""
 
     def __init__(self, assignment, secret, roster, shared_expected):
-        self.labels = [sid for sid in roster for _ in range(INDEXED_DRAWS)] + [SHARED]
+        rows = [(sid, k) for sid in roster for k in range(INDEXED_DRAWS)]
+        self.labels = [sid for sid, _ in rows] + [SHARED]
+        self._row_of = {(sid, k): row for row, (sid, k) in enumerate(rows)}
         expected = [compute_expected(assignment, student_draw(assignment, secret, sid, k).inputs)
-                    for sid in roster for k in range(INDEXED_DRAWS)] + [shared_expected]
+                    for sid, k in rows] + [shared_expected]
         self.outputs = {output.file: _OutputIndex(output, np.stack([e[output.file].ravel()
                                                                     for e in expected]))
                         for output in assignment.outputs if not output.statistical}
+
+    def expected(self, student_id, draw):
+        """output file -> expected array of a student's draw (as compute_expected gives it), or
+        None if the index does not hold that draw."""
+        row = self._row_of.get((student_id, draw))
+        if row is None:
+            return None
+        return {file: index.values[row].reshape(index.output.shape)
+                for file, index in self.outputs.items()}
 
     @property
     def pairs(self):
         return (len(self.labels) // INDEXED_DRAWS + 1) ** 2
 
-    def matches(self, output_file, got, exclude):
-        """[(label, log10 chance)] of the rows (other than ``exclude``) whose expected output
-        ``got`` is within tolerance of."""
-        index = self.outputs[output_file]
-        found = []
-        for row in index.candidates(got):
-            label = self.labels[row]
-            if label is not SHARED and label.casefold() == exclude.casefold():
-                continue
-            if within(got, index.values[row], index.output.rtol, index.output.atol):
-                found.append((label, index.log10_chance(row)))
+    def lookup(self, values):
+        """output file -> the rows whose expected output its values (``values``: output file ->
+        array) are within tolerance of."""
+        found = {}
+        for file, got in values.items():
+            index = self.outputs[file]
+            found[file] = [row for row in index.candidates(got)
+                           if within(got, index.values[row], index.output.rtol, index.output.atol)]
         return found
+
+
+def _is(label, student_id):
+    return label is not SHARED and label.casefold() == student_id.casefold()
 
 
 def failing_values(source, assignment, result):
@@ -143,26 +153,30 @@ def failing_values(source, assignment, result):
     return values
 
 
-def student_flags(result, values, index, student_id):
-    """The peer_outputs and wrong_inputs flags of one student's result, from the ``values`` of
-    its failing deterministic outputs; run where the student was graded."""
+def student_flags(result, found, index, student_id):
+    """The peer_outputs and wrong_inputs flags of one student's result, from the
+    :meth:`PeerIndex.lookup` of its failing deterministic outputs; run where it was graded."""
     by_label = defaultdict(list)  # label -> [(output, log10 chance, size)]
-    for output_file, got in values.items():
-        for label, log10_chance in index.matches(output_file, got, exclude=student_id):
-            by_label[label].append((output_file, log10_chance, got.size))
+    for output_file, rows in found.items():
+        output_index = index.outputs[output_file]
+        for row in rows:
+            label = index.labels[row]
+            if not _is(label, student_id):
+                by_label[label].append((output_file, output_index.log10_chance(row),
+                                        output_index.output.size))
     flags = []
-    for label, found in sorted(by_label.items(), key=lambda item: (item[0] is not SHARED,
-                                                                   item[0] or "")):
-        outputs = ", ".join(file for file, _, _ in found)
-        count = sum(size for _, _, size in found)
+    for label, matched in sorted(by_label.items(), key=lambda item: (item[0] is not SHARED,
+                                                                     item[0] or "")):
+        outputs = ", ".join(file for file, _, _ in matched)
+        count = sum(size for _, _, size in matched)
+        log10_chance = sum(chance for _, chance, _ in matched)
+        if log10_chance + math.log10(index.pairs) >= math.log10(CHANCE):
+            continue  # a coincidence somewhere in the class is not unlikely enough
         if label is SHARED:
             flags.append(Flag("wrong_inputs", outputs, [], (
                 f"{outputs} match the expected outputs of the shared inputs (input_files/), not "
                 "those of this student's own inputs: computed from the shared inputs")))
             continue
-        log10_chance = sum(chance for _, chance, _ in found)
-        if log10_chance + math.log10(index.pairs) >= math.log10(CHANCE):
-            continue  # a coincidence somewhere in the class is not unlikely enough
         flags.append(Flag("peer_outputs", outputs, [label], (
             f"{outputs} match, within tolerance at all {count} values, the expected outputs of "
             f"{label}'s inputs, not those of this student's own: a classmate's results (by "
