@@ -72,15 +72,23 @@ class StudentContexts:
         self._shared = None
         self._peer_index = None
 
-    def __getstate__(self):
+    def __getstate__(self):  # the shared context and the peer index go along once built
         state = dict(self.__dict__)
-        for name in ("_contexts", "_choices", "_required", "_shared", "_peer_index"):
+        for name in ("_contexts", "_choices", "_required"):
             state.pop(name)
         return state
 
     def __setstate__(self, state):
+        shared, peer_index = state.pop("_shared"), state.pop("_peer_index")
         self.__dict__.update(state)
         self._reset_caches()
+        self._shared, self._peer_index = shared, peer_index
+
+    def prepare(self):
+        """Build the peer index now (a batch does, before its workers start: they inherit it,
+        and no submission's time limit pays for it); return self."""
+        _ = self.peer_index
+        return self
 
     @property
     def shared(self):
