@@ -360,10 +360,25 @@ def test_results_record_the_fingerprint_and_are_the_same_whatever_the_jobs(grade
         assert (tmp_path / "one" / name).read_bytes() == (tmp / "grades" / name).read_bytes()
 
 
+def test_a_copy_of_a_redrawn_classmates_files_is_flagged_byte_for_byte(tmp_path, assignment,
+                                                                        secret):
+    """The peer index holds first draws only; the redrawn student's files are still matched."""
+    root = tmp_path / "class"
+    write_submission(root / FLIPPED_STUDENT, _own_outputs(
+        assignment, handed_out(assignment, secret, FLIPPED_STUDENT), 5))
+    shutil.copytree(root / FLIPPED_STUDENT, root / "e004")
+    batch = grade_batch(root, spec_path=SPEC, out_dir=tmp_path / "grades", jobs=1,
+                        roster=write_roster(tmp_path / "roster.csv"),
+                        secret=write_secret(tmp_path / "secret.key"))
+    assert _flags(batch, "peer_outputs") == {"e004": [FLIPPED_STUDENT], FLIPPED_STUDENT: ["e004"]}
+    copier = next(s for s in batch.submissions if s.id == "e004")
+    assert all("byte-identical to" in f.message for f in copier.flags if f.code == "peer_outputs")
+
+
 def test_the_peer_search_compares_candidates_only(tmp_path, assignment, secret, monkeypatch):
     """A class must not cost S x R full comparisons: each failing output looked up is compared in
     full only with the few expected outputs its projection lands next to (here: the one it
-    matches, or none), not with all 2 x 51 + 1 rows of the index."""
+    matches, or none), not with all 51 + 1 rows of the index."""
     root = make_class(tmp_path / "class", assignment, secret)
     extra = [f"f{i:02d}" for i in range(40)]  # more roster students make S x R larger
     contexts = StudentContexts(assignment, secret, ROSTER + extra)
@@ -376,7 +391,7 @@ def test_the_peer_search_compares_candidates_only(tmp_path, assignment, secret, 
     for source in list_submissions(root):
         if source.id != STRANGER:
             contexts.grade(source)
-    assert len(contexts.peer_index.labels) == 2 * len(ROSTER + extra) + 1
+    assert len(contexts.peer_index.labels) == len(ROSTER + extra) + 1
     assert len(looked_up) >= 3 * 8  # copier, shared and nobody students: every deterministic output
     assert len(compared) <= len(looked_up)
 

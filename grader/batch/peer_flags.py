@@ -40,10 +40,6 @@ from grader.results import Flag
 
 SHARED = None  # the label of the shared inputs' row in a PeerIndex
 CHANCE = 1e-6  # as identical_dropout_mask: flag when a coincidence anywhere in the class is rarer
-# A draw that misses a mistake the shared inputs catch is redrawn (grader/diagnosis/draws.py): about
-# 3% of first draws on the default assignment, so about 0.1% of students are handed a third draw
-# or later, which the index leaves out (copies of their files are still found byte for byte).
-INDEXED_DRAWS = 2
 _DOT_SLACK = 1e-9  # relative rounding of a dot product of up to ~4 million float64 terms
 _INPUT_INDEPENDENT = {"all_zero"}  # codes whose files are the same whatever the inputs
 
@@ -91,15 +87,20 @@ class _OutputIndex:
 
 
 class PeerIndex:
-    """The expected deterministic outputs of every roster student's first INDEXED_DRAWS draws
-    and of the shared inputs, searchable by a student's output values."""
+    """The expected deterministic outputs of every roster student's first draw and of the shared
+    inputs, searchable by a student's output values.
+
+    A student handed a later draw (about 4% on the default assignment: grader/diagnosis/draws.py)
+    is not in it, since telling who was takes an audit of ~30 ms each: a copy of their outputs is
+    still flagged, as peer_outputs when its files are byte-identical to theirs, else as
+    wrong_inputs (it fits nobody's inputs).
+    """
 
     def __init__(self, assignment, secret, roster, shared_expected):
-        rows = [(sid, k) for sid in roster for k in range(INDEXED_DRAWS)]
-        self.labels = [sid for sid, _ in rows] + [SHARED]
-        self._row_of = {(sid, k): row for row, (sid, k) in enumerate(rows)}
-        expected = [compute_expected(assignment, student_draw(assignment, secret, sid, k).inputs)
-                    for sid, k in rows] + [shared_expected]
+        self.labels = list(roster) + [SHARED]
+        self._row_of = {sid: row for row, sid in enumerate(roster)}
+        expected = [compute_expected(assignment, student_draw(assignment, secret, sid).inputs)
+                    for sid in roster] + [shared_expected]
         self.outputs = {output.file: _OutputIndex(output, np.stack([e[output.file].ravel()
                                                                     for e in expected]))
                         for output in assignment.outputs if not output.statistical}
@@ -107,7 +108,7 @@ class PeerIndex:
     def expected(self, student_id, draw):
         """output file -> expected array of a student's draw (as compute_expected gives it), or
         None if the index does not hold that draw."""
-        row = self._row_of.get((student_id, draw))
+        row = self._row_of.get(student_id) if draw == 0 else None
         if row is None:
             return None
         return {file: index.values[row].reshape(index.output.shape)
@@ -115,7 +116,7 @@ class PeerIndex:
 
     @property
     def pairs(self):
-        return (len(self.labels) // INDEXED_DRAWS + 1) ** 2
+        return len(self.labels) ** 2
 
     def lookup(self, values):
         """output file -> the rows whose expected output its values (``values``: output file ->
