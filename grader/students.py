@@ -3,9 +3,10 @@
 :class:`StudentContexts` stands where a batch's one GradingContext stands when the assignment is
 per student. For a submission it finds the student on the roster (by the folder's or zip's name,
 compared without case; a name not on the roster is an error and is graded against nobody's
-inputs), regenerates that student's inputs and expected outputs from the secret and the id (well
-under a millisecond each), and grades against them with the ordinary pipeline. Contexts are built
-on the fly and kept for the last few students.
+inputs), regenerates that student's inputs and expected outputs from the secret and the id
+(about a millisecond each; the expected outputs of first draws come from the peer index once it
+is built), and grades against them with the ordinary pipeline. Contexts are built on the fly and
+kept for the last few students.
 
 Which draw a student was handed (draw 0, or a redraw for the few whose first draw cannot catch
 every mistake: grader/diagnosis/draws.py) takes an audit of about 30 ms to decide, so grading
@@ -38,7 +39,8 @@ FITTED_DRAWS = 2
 
 
 class NotOnRoster(SubmissionError):
-    """A submission whose name is no student's id on the roster: it has no inputs to grade against."""
+    """A submission whose name is no student's id on the roster: it has no inputs to be graded
+    against."""
 
 
 def context_for(assignment, inputs, fingerprint=None, show_expected=False, expected=None):

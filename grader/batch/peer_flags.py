@@ -16,8 +16,9 @@
     student's or the shared inputs.
 
 Cost: a class of S submissions and R roster students is never compared S x R times. Each roster
-student's expected outputs are computed once per process (the reference takes under a
-millisecond) and each output's values projected on one fixed random vector ``u``. A student's
+student's expected outputs are computed once (a batch builds the index before its workers start;
+the reference takes under a millisecond per student) and each output's values projected on one
+fixed random vector ``u``. A student's
 output within tolerance of an expected output ``e`` has ``|u.got - u.e| <= sum |u_i| allow_i``,
 so a binary search over the sorted projections finds the only candidates (in practice the match
 itself, or none), and only those are compared in full. Only failing outputs are looked up: an
