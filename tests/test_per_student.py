@@ -417,9 +417,9 @@ def test_check_with_another_students_id_fails_and_says_whose_inputs_they_are(gra
                                                                              tmp_path):
     _, tmp = graded_class
     common = ["--spec", SPEC, "--roster", tmp / "roster.csv", "--secret", tmp / "secret.key"]
-    out = tmp_path / "result.json"
+    out, page = tmp_path / "result.json", tmp_path / "feedback.html"
     result = run("check", tmp / "class" / SOURCE, *common, "--student", "e004", "--json", out,
-                 "--strict")
+                 "--html", page, "--strict")
     assert result.exit_code == 3
     assert "score: 0 / 10 (0%)" in result.output
     assert (f"match, within tolerance at all 1654 values, the expected outputs of {SOURCE}'s "
@@ -427,8 +427,9 @@ def test_check_with_another_students_id_fails_and_says_whose_inputs_they_are(gra
     assert "graded against the inputs of e004 (seed fingerprint " in result.output
     data = json.loads(out.read_text())
     assert data["id"] == "e004" and len(data["inputs_fingerprint"]) == 16
-    for text in (result.output, result.stderr, out.read_text()):
-        assert SECRET_TEXT not in text
+    for text in (result.output, result.stderr, out.read_text(), page.read_text()):
+        assert SECRET_TEXT not in text and SECRET_TEXT[:16] not in text
+    assert SOURCE not in page.read_text()  # the student's page names no classmate
     own = run("check", tmp / "class" / SOURCE, *common, "--strict")
     assert own.exit_code == 0 and "score: 10 / 10 (100%)" in own.output
     assert "flag" not in own.output
