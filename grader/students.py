@@ -86,10 +86,12 @@ class StudentContexts:
         self._reset_caches()
         self._shared, self._peer_index = shared, peer_index
 
-    def prepare(self):
-        """Build the peer index now (a batch does, before its workers start: they inherit it,
-        and no submission's time limit pays for it); return self."""
-        _ = self.peer_index
+    def prepare(self, jobs=1):
+        """Build the peer index now, with ``jobs`` processes (a batch does, before its workers
+        start: they inherit it, and no submission's time limit pays for it); return self."""
+        if self._peer_index is None:
+            self._peer_index = PeerIndex(self.assignment, self.secret, self.roster,
+                                         self.shared.expected.arrays, jobs)
         return self
 
     @property

@@ -375,6 +375,15 @@ def test_a_copy_of_a_redrawn_classmates_files_is_flagged_byte_for_byte(tmp_path,
     assert all("byte-identical to" in f.message for f in copier.flags if f.code == "peer_outputs")
 
 
+def test_the_peer_index_is_the_same_built_by_several_processes(assignment, secret):
+    roster = [f"p{i:03d}" for i in range(150)]  # several tasks of 64 rows
+    serial = peer_flags.first_draws_expected(assignment, secret, roster, jobs=1)
+    parallel = peer_flags.first_draws_expected(assignment, secret, roster, jobs=2)
+    assert len(parallel) == len(roster)
+    for one, other in zip(serial, parallel):
+        assert all(np.array_equal(one[file], other[file]) for file in one)
+
+
 def test_the_peer_search_compares_candidates_only(tmp_path, assignment, secret, monkeypatch):
     """A class must not cost S x R full comparisons: each failing output looked up is compared in
     full only with the few expected outputs its projection lands next to (here: the one it

@@ -26,6 +26,8 @@ output that passes against the student's own inputs was computed from them.
 """
 import math
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -97,11 +99,10 @@ class PeerIndex:
     wrong_inputs (it fits nobody's inputs).
     """
 
-    def __init__(self, assignment, secret, roster, shared_expected):
+    def __init__(self, assignment, secret, roster, shared_expected, jobs=1):
         self.labels = list(roster) + [SHARED]
         self._row_of = {sid: row for row, sid in enumerate(roster)}
-        expected = [compute_expected(assignment, student_draw(assignment, secret, sid).inputs)
-                    for sid in roster] + [shared_expected]
+        expected = first_draws_expected(assignment, secret, roster, jobs) + [shared_expected]
         self.outputs = {output.file: _OutputIndex(output, np.stack([e[output.file].ravel()
                                                                     for e in expected]))
                         for output in assignment.outputs if not output.statistical}
@@ -128,6 +129,25 @@ class PeerIndex:
             found[file] = [row for row in index.candidates(got)
                            if within(got, index.values[row], index.output.rtol, index.output.atol)]
         return found
+
+
+_ROWS_PER_TASK = 64
+
+
+def first_draws_expected(assignment, secret, roster, jobs=1):
+    """The expected outputs of each roster student's first draw, in roster order, computed by
+    ``jobs`` processes."""
+    if not jobs or jobs <= 1 or len(roster) <= _ROWS_PER_TASK:
+        return _expected_of(assignment, secret, roster)
+    chunks = [roster[i:i + _ROWS_PER_TASK] for i in range(0, len(roster), _ROWS_PER_TASK)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        parts = pool.map(_expected_of, repeat(assignment), repeat(secret), chunks)
+        return [expected for part in parts for expected in part]
+
+
+def _expected_of(assignment, secret, student_ids):
+    return [compute_expected(assignment, student_draw(assignment, secret, sid).inputs)
+            for sid in student_ids]
 
 
 def _is(label, student_id):

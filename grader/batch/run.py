@@ -145,7 +145,7 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     the per-student flags of grader/batch/peer_flags.py.
     """
     if roster is not None:
-        context = load_student_contexts(spec_path, roster, secret).prepare()
+        context = load_student_contexts(spec_path, roster, secret).prepare(jobs or os.cpu_count())
     else:
         context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
     listed = list_submissions(Path(root))
