@@ -7,6 +7,7 @@ import functools
 import sys
 
 import click
+from click.core import ParameterSource
 
 from grader import __version__
 from grader.course.cli import diff, export, in_course
@@ -50,6 +51,23 @@ inputs_option = click.option("--inputs", "inputs_dir", default="input_files",
 time_limit_option = click.option("--time-limit", "seconds", default=None,
                                  type=click.FloatRange(min=0, min_open=True),
                                  help="Seconds allowed per submission [default: 60].")
+roster_option = click.option("--roster", "roster_path", type=click.Path(dir_okay=False),
+                             help="The class list (Canvas gradebook export, Moodle grading "
+                                  "worksheet, or a CSV with id, name, email) [default: the "
+                                  "course's].")
+secret_option = click.option("--secret", "secret_path", type=click.Path(dir_okay=False),
+                             help="Per-student inputs: the course secret's file (32+ random "
+                                  "bytes; never hand it out). Needs --roster.")
+
+
+def per_student(roster_path, secret_path, roster_alone=False):
+    """Whether to work per student (--secret given, with its --roster). ``roster_alone``: the
+    command has a use for --roster without --secret (batch: the class list)."""
+    if secret_path is not None and roster_path is None:
+        raise click.UsageError("--secret needs --roster: the students whose inputs it makes")
+    if roster_path is not None and secret_path is None and not roster_alone:
+        raise click.UsageError("--roster here needs --secret (per-student inputs)")
+    return secret_path is not None
 
 
 # Each command's line in `cnngrade --help`, in the order a course uses them.
@@ -104,19 +122,36 @@ def main():
 @main.command()
 @spec_option
 @click.option("--out", "out_dir", default="input_files", type=click.Path(file_okay=False),
-              help="Where to write the input files [default: the course's input_files].")
+              help="Where to write the input files [default: the course's input_files; with "
+                   "--secret, one folder per student inside it].")
 @click.option("--audit", is_flag=True,
               help="Write nothing; print which catalogued mistakes the spec's inputs can catch.")
+@roster_option
+@secret_option
 @reports_errors
 @in_course(spec_path="spec", out_dir="inputs_out")
-def inputs(spec_path, out_dir, audit):
+def inputs(spec_path, out_dir, audit, roster_path, secret_path):
     """Regenerate the fixed input files from the spec (byte-identical for a given seed).
 
     With --audit, write nothing and print, for every output, which catalogued mistakes these
-    inputs can catch, and a final line "N of M mistakes caught"; exit 0 either way.
+    inputs can catch, and a final line "N of M mistakes caught"; exit 0 either way. With --roster
+    and --secret, each student's own inputs in OUT/<id>/ (--audit: for the whole roster).
     """
     from grader.assignment.generate import make_inputs, write_inputs
     from grader.assignment.spec import load_spec
+
+    if per_student(roster_path, secret_path):
+        from grader.assignment.students import audit_student_inputs, write_student_inputs
+
+        if audit:
+            click.echo(audit_student_inputs(spec_path, roster_path, secret_path))
+            return
+        if click.get_current_context().get_parameter_source("out_dir") in (None, ParameterSource.DEFAULT):
+            raise click.UsageError("give --out DIR with --roster: each student's inputs go into "
+                                   "DIR/<id>/, never into the course's shared input_files")
+        count = write_student_inputs(spec_path, roster_path, secret_path, out_dir)
+        click.echo(f"wrote the inputs of {count} students to {out_dir}/<id>/")
+        return
 
     assignment = load_spec(spec_path)
     if audit:
@@ -164,20 +199,37 @@ def expected(spec_path, inputs_dir, out_dir):
 @click.option("--show-expected", is_flag=True,
               help="Instructors: show expected values where outputs differ (never give this to students).")
 @time_limit_option
+@roster_option
+@secret_option
+@click.option("--student", help="With --roster and --secret: grade against this student's inputs "
+                                "[default: the one SUBMISSION's name is].")
 @reports_errors
 @in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected_if_present")
 def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path, strict, show_expected,
-          seconds):
+          seconds, roster_path, secret_path, student):
     """Grade one SUBMISSION folder or zip and print a table, one row per output."""
-    from grader.pipeline import check_submission
-
-    options = {"seconds": seconds} if seconds else {}
-    result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
-                                 expected_dir=expected_dir, json_path=json_path,
-                                 html_path=html_path, show_expected=show_expected, **options)
     from grader.report.terminal import format_submission
 
-    click.echo(format_submission(result, color=sys.stdout.isatty()))
+    if per_student(roster_path, secret_path):
+        from grader.report.students import format_student_check
+        from grader.assignment.students import check_student
+
+        result, _ = check_student(submission, spec_path=spec_path, roster_path=roster_path,
+                                  secret_path=secret_path, student=student, json_path=json_path,
+                                  html_path=html_path, show_expected=show_expected)
+        click.echo(format_submission(result, color=sys.stdout.isatty()))
+        if lines := format_student_check(result):
+            click.echo(lines)
+    else:
+        if student is not None:
+            raise click.UsageError("--student needs --roster and --secret")
+        from grader.pipeline import check_submission
+
+        options = {"seconds": seconds} if seconds else {}
+        result, _ = check_submission(submission, spec_path=spec_path, inputs_dir=inputs_dir,
+                                     expected_dir=expected_dir, json_path=json_path,
+                                     html_path=html_path, show_expected=show_expected, **options)
+        click.echo(format_submission(result, color=sys.stdout.isatty()))
     if strict and not result.full_marks:
         sys.exit(EXIT_NOT_FULL_MARKS)
 
@@ -193,20 +245,20 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: every core].")
 @time_limit_option
-@click.option("--roster", "roster_path", type=click.Path(dir_okay=False),
-              help="The class list (Canvas gradebook export, Moodle grading worksheet, or a CSV "
-                   "with id, name, email): one gradebook row per student [default: the course's].")
+@roster_option
 @click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False),
               help="overrides.csv: student,output,points,reason [default: the course's].")
+@secret_option
 @reports_errors
 @in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected",
            roster_path="roster", overrides_path="overrides", course_file="config")
 def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, roster_path,
-          overrides_path, course_file):
+          overrides_path, course_file, secret_path):
     """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports.
 
     With a roster, overrides or a late policy ([late] in the spec or cnngrade.toml), each
-    student's latest submission is graded under their id and given its final score.
+    student's latest submission is graded under their id and given its final score. With
+    --secret too, each against its own student's inputs (--inputs and --expected are not read).
     """
     from grader.course.apply import grade_course
     from grader.course.terminal import describe_class
@@ -217,6 +269,8 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, ros
         def progress(count):
             return click.progressbar(length=count, label="grading", file=sys.stderr)
     options = {"seconds": seconds} if seconds else {}
+    if per_student(roster_path, secret_path, roster_alone=True):
+        options.update(roster=roster_path, secret=secret_path)
     result = grade_course(root, spec_path=spec_path, inputs_dir=inputs_dir,
                           expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
                           progress=progress, roster_path=roster_path,
@@ -224,6 +278,12 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, ros
     click.echo(format_batch_summary(result, out_dir))
     for line in describe_class(result) if result.course is not None else ():
         click.echo(line)
+    if secret_path is not None:
+        from grader.report.students import format_not_on_roster
+        from grader.assignment.students import not_on_roster
+
+        if line := format_not_on_roster(not_on_roster(result, roster_path)):
+            click.echo(line)
     ungraded = [s.id for s in result.submissions if not s.graded]
     if ungraded:  # the grader failed on them: not a grade to hand out as it is
         click.echo(f"cnngrade: error: {len(ungraded)} submission(s) could not be graded because "
@@ -238,10 +298,21 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, ros
 @inputs_option
 @click.option("--out", "out_dir", default="handout", show_default=True,
               type=click.Path(file_okay=False), help="A new or empty folder for the hand-out.")
+@roster_option
+@secret_option
 @reports_errors
 @in_course(spec_path="spec", inputs_dir="inputs")
-def template(out_dir, spec_path, inputs_dir):
-    """Write the student hand-out for the spec: skeletons, scripts, inputs (no reference, no expected/)."""
+def template(out_dir, spec_path, inputs_dir, roster_path, secret_path):
+    """Write the student hand-out for the spec: skeletons, scripts, inputs (no reference, no expected/).
+
+    With --roster and --secret, one hand-out per student in OUT/<id>/, with their own inputs.
+    """
+    if per_student(roster_path, secret_path):
+        from grader.assignment.students import write_student_handouts
+
+        count = write_student_handouts(spec_path, roster_path, secret_path, out_dir)
+        click.echo(f"wrote {count} student hand-outs to {out_dir}/<id>/")
+        return
     from grader.handout import write_template
 
     written = write_template(out_dir=out_dir, inputs_dir=inputs_dir, spec_path=spec_path)

@@ -37,6 +37,7 @@ class GradingContext:
     expected: object  # ExpectedOutputs, or None for a student self-checking
     diagnoser: object  # Diagnoser: what a failing output most likely got wrong
     show_expected: bool = False  # instructor reports may show expected values; students never
+    inputs_fingerprint: str | None = None  # per-student inputs: their seed's fingerprint
 
     @property
     def checks_expected(self):
@@ -83,15 +84,21 @@ def check_submission(submission, spec_path="assignment.toml", inputs_dir="input_
             result = grade_submission(source.path, context, source=source)
     except TimeLimitExceeded as e:
         result = failed_submission(source.id, context, str(e))
+    write_check_files(result, context.assignment, json_path, html_path, show_expected, generated_at)
+    return result, context
+
+
+def write_check_files(result, assignment, json_path=None, html_path=None, show_expected=False,
+                      generated_at=None):
+    """The JSON and the feedback page `cnngrade check` was asked for."""
     if json_path:
         write_text_atomic(json_path, to_json(result.to_dict()))
     if html_path:
         from grader.report.render import render_feedback
 
-        write_text_atomic(html_path, render_feedback(result, context.assignment,
+        write_text_atomic(html_path, render_feedback(result, assignment,
                                                      generated_at or timestamp(),
                                                      show_expected=show_expected))
-    return result, context
 
 
 def grade_submission(path, context, submission_id=None, source=None):
@@ -132,7 +139,8 @@ def failed_submission(submission_id, context, message):
                           max_score=o.points, message="not graded: the submission could not be read")
               for o in context.assignment.outputs]
     return SubmissionResult(id=submission_id, score=0.0, max_score=context.assignment.max_score,
-                            error=message, checks=checks, checked_expected=context.checks_expected)
+                            error=message, checks=checks, checked_expected=context.checks_expected,
+                            inputs_fingerprint=context.inputs_fingerprint)
 
 
 def grade_folder(folder, context, submission_id):
@@ -148,7 +156,8 @@ def grade_folder(folder, context, submission_id):
     max_score = sum(c.max_score for c in checks)
     return SubmissionResult(id=submission_id, score=score, max_score=max_score, error=None,
                             checks=checks, notes=list(located.notes),
-                            checked_expected=context.checks_expected)
+                            checked_expected=context.checks_expected,
+                            inputs_fingerprint=context.inputs_fingerprint)
 
 
 def grade_output(output, file, context, roots):

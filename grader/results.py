@@ -147,6 +147,9 @@ class SubmissionResult:
     # when the batch has a roster, overrides or a late policy; ``score`` stays as graded.
     final: object = None
     graded: bool = True  # False: the grader failed on it (``error`` says how); no score to give
+    # Per-student inputs: the fingerprint of the seed they were drawn from (never the secret), so
+    # that a regrade can tell it reproduced them. None for the shared inputs.
+    inputs_fingerprint: str | None = None
 
     @property
     def percent(self):
@@ -157,7 +160,7 @@ class SubmissionResult:
         return self.error is None and all(c.status in ("pass", "unchecked") for c in self.checks)
 
     def to_dict(self):
-        return {
+        data = {
             "id": self.id,
             "score": self.score,
             "max_score": self.max_score,
@@ -170,6 +173,9 @@ class SubmissionResult:
             "notes": list(self.notes),
             **(self.final.to_dict() if self.final is not None else {}),
         }
+        if self.inputs_fingerprint is not None:  # per-student inputs only: shared results unchanged
+            data["inputs_fingerprint"] = self.inputs_fingerprint
+        return data
 
 
 @dataclass

@@ -25,6 +25,7 @@ from pathlib import Path
 from grader import outdir
 from grader.atomic import atomic_text_writer
 from grader.batch.flags import find_flags
+from grader.batch.peer_flags import find_peer_flags
 from grader.batch.workers import run_in_workers
 from grader.course.gradebook import write_class_gradebook
 from grader.errors import GraderError, SubmissionError
@@ -35,6 +36,7 @@ from grader.report.gradebook import write_gradebook
 from grader.report.names import FEEDBACK_DIR, feedback_names
 from grader.report.render import write_class_report, write_feedback
 from grader.results import BatchResult, timestamp, to_json
+from grader.assignment.students import StudentContexts, load_student_contexts
 from grader.text import printable
 
 log = logging.getLogger("cnngrade")
@@ -59,9 +61,14 @@ def _grade_one(task):
 
 def grade_with_limit(source, context, seconds):
     """Grade one SubmissionSource: the student's problems and the time limit become a failed
-    result, a bug of ours an ungraded one; a GraderError (the grader cannot go on) is raised."""
+    result, a bug of ours an ungraded one; a GraderError (the grader cannot go on) is raised.
+
+    ``context`` is a GradingContext, or StudentContexts when every student has inputs of their own.
+    """
     try:
         with grading_limits(seconds):
+            if isinstance(context, StudentContexts):
+                return context.grade(source)
             return grade_submission(source.path, context, submission_id=source.id, source=source)
     except (SubmissionError, TimeLimitExceeded) as e:
         return failed_submission(source.id, context, str(e))
@@ -171,18 +178,26 @@ def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="
 
 def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
                 expected_dir="expected", out_dir="grades", jobs=None,
-                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None, course=None):
+                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None, course=None,
+                roster=None, secret=None):
     """Grade every submission under ``root`` and write results.json, gradebook.csv, report.html
     and feedback/<id>.html into ``out_dir``. Returns the BatchResult.
 
     ``course``, a grader.course.apply.CourseSetup (roster, overrides, late policy), makes it grade
     each student's latest submission under their roster key and give each their final grade.
 
+    With ``roster`` and ``secret`` (files), every student is graded against their own inputs
+    (grader/students.py; ``inputs_dir`` and ``expected_dir`` are then not read) and the class gets
+    the per-student flags of grader/batch/peer_flags.py.
+
     ``progress``, if given, is a callable receiving the number of submissions and returning a
     context manager with an ``update(n)`` method (click.progressbar fits). Raises GraderError,
     before grading, for an --out that cannot be used or that another batch is writing to.
     """
-    context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
+    if secret is not None:
+        context = load_student_contexts(spec_path, roster, secret).prepare(jobs or os.cpu_count())
+    else:
+        context = load_context(spec_path, inputs_dir, expected_dir, require_expected=True)
     listed = list_submissions(Path(root))
     out_dir = Path(out_dir)
     sources = outdir.submissions_to_grade(listed, root, out_dir)
@@ -212,8 +227,12 @@ def _grade_into(out_dir, context, listed, sources, jobs, seconds, progress, gene
                                     on_result=lambda: bar.update(1), finish=finish)
         else:
             results = grade_all(tasks, context, jobs, seconds, generated_at, finish=finish)
-        groups = find_flags(results, context.expected.manifest, context.assignment,
-                            context.inputs)
+        if isinstance(context, StudentContexts):  # expected/ is not what these students are graded against
+            groups = find_flags(results, None, context.assignment, context.shared.inputs)
+            find_peer_flags(results)
+        else:
+            groups = find_flags(results, context.expected.manifest, context.assignment,
+                                context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored],
                             renamed=[source.note for source in sources if source.note],
