@@ -16,6 +16,8 @@ STATUS_GLYPHS = {"pass": "\u2713", "fail": "\u2717", "error": "!", "missing": "\
 FLAG_TITLES = {
     "identical_dropout_mask": "identical dropout mask",
     "copied_expected": "copy of the expected file",
+    "peer_outputs": "a classmate's outputs",
+    "wrong_inputs": "computed from other inputs",
 }
 FAILING = ("fail", "error", "missing")
 
