@@ -8,12 +8,13 @@ becomes a result with ``error`` set. Nothing here prints.
 import hashlib
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from grader.atomic import write_text_atomic
 from grader.diagnosis.diagnoser import Diagnoser
 from grader.diagnosis.catalogue import diagnosis, explain
-from grader.judge.compare import compare
+from grader.judge.compare import ExpectedValues, compare
 from grader.judge.dropout import check_dropout_train
 from grader.errors import StaleExpectedError, SubmissionError
 from grader.assignment.generate import load_expected, read_inputs
@@ -39,6 +40,15 @@ class GradingContext:
     @property
     def checks_expected(self):
         return self.expected is not None
+
+    @cached_property
+    def expected_values(self):
+        """Output file -> its expected values prepared for comparison (judge.compare.ExpectedValues):
+        what every student's comparison shares is computed once per context, not once per student."""
+        if self.expected is None:
+            return {}
+        return {o.file: ExpectedValues.of(self.expected.arrays[o.file], o.rtol, o.atol)
+                for o in self.assignment.outputs if o.file in self.expected.arrays}
 
 
 def load_context(spec_path="assignment.toml", inputs_dir="input_files", expected_dir="expected",
@@ -170,8 +180,7 @@ def grade_output(output, file, context, roots):
     if not context.checks_expected:
         return result("unchecked", "read and counted; correctness not checked (no expected outputs)",
                       size=output.size, fingerprints=Fingerprints(file_sha256))
-    expected = context.expected.arrays[output.file]
-    comparison = compare(got, expected, output.rtol, output.atol)
+    comparison = compare(got, context.expected_values[output.file])
     shown = comparison if context.show_expected else _student_safe(comparison)
     measured = dict(mismatches=comparison.mismatches, size=comparison.size,
                     max_abs_err=shown.max_abs_err, max_rel_err=shown.max_rel_err, comparison=shown,
@@ -183,6 +192,7 @@ def grade_output(output, file, context, roots):
     partial_score = output.points * comparison.fraction_within if output.partial else 0.0
     if context.show_expected:  # instructors only: the values at the worst element
         index = comparison.max_abs_index
+        expected = context.expected.arrays[output.file]
         measured["expected_at_worst"] = float(expected[index])
         message += f" (expected {expected[index]:.8g}, got {got[index]:.8g} there)"
     return result("fail", message, score=partial_score,
