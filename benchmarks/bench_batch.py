@@ -1,14 +1,24 @@
 """Batch grading throughput: K correct students (distinct dropout masks) graded with --jobs 1
-and --jobs 2, every HTML page written. Prints submissions per second and peak memory, for two
-class sizes, so that "memory flat in K" can be read off.
+and --jobs 2, every feedback page, results.json, the gradebook and the report written.
 
-    python benchmarks/bench_batch.py [--sizes 200 800]
+    python benchmarks/bench_batch.py [--sizes 1000] [--runs 3] [--jobs 1 2]
 
-Each run is a fresh process, so its peak resident memory (its own plus its workers') is its own.
+Each run is a fresh process timing ``grade_batch`` (imports and building the class excluded), so
+its peak resident memory (its own plus its workers') is its own. For each class size and number of
+workers the table gives the spread over the runs: submissions per second (median, slowest,
+fastest), the CPU time per submission (the run's and its workers' user + system time: what the
+grading costs whatever else the machine is doing), peak memory, and the ratios that say whether
+the issue's targets are met (500/s with --jobs 2, 250/s with --jobs 1) and what a second worker
+buys. The machine's load average before and after is printed: on a busy machine the wall-clock
+rates fall while the CPU time per submission stays put. Memory flat in K can be read off by
+giving two sizes (``--sizes 200 1000``).
 """
 import argparse
 import json
+import os
+import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+TARGETS = {1: 250.0, 2: 500.0}  # submissions/s (issue 16)
 
 
 def make_class(root, count):
@@ -40,44 +52,95 @@ def make_class(root, count):
 
 
 def run_once(root, out, jobs):
-    """Grade ``root`` in this process; print elapsed seconds, peak RSS and the scores."""
+    """Grade ``root`` in this process; print elapsed seconds, CPU seconds, peak RSS and counts."""
     from grader.batch.run import grade_batch
 
+    before = _cpu_seconds()
     started = time.perf_counter()
     batch = grade_batch(root, spec_path=ROOT / "assignment.toml", inputs_dir=ROOT / "input_files",
                         expected_dir=ROOT / "expected", out_dir=out, jobs=jobs)
     elapsed = time.perf_counter() - started
     peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"elapsed": elapsed, "peak_mib": peak_kib / 1024,
+    print(json.dumps({"elapsed": elapsed, "cpu": _cpu_seconds() - before,
+                      "peak_mib": peak_kib / 1024,
                       "full_marks": sum(s.score == s.max_score for s in batch.submissions),
                       "count": len(batch.submissions),
-                      "pages": len(list((Path(out) / "feedback").glob("*.html")))}))
+                      "pages": len(list((Path(out) / "feedback").glob("*.html"))),
+                      "outputs": all((Path(out) / name).is_file()
+                                     for name in ("results.json", "gradebook.csv", "report.html"))}))
+
+
+def _cpu_seconds():
+    """User + system time of this process and of its finished children (the workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measure(root, out, jobs):
+    line = subprocess.run([sys.executable, __file__, "--run", str(root), str(out), str(jobs)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(line.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    cpus = os.cpu_count()
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpus} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def load():
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 800])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    parser.add_argument("--runs", type=int, default=3, help="runs per size and --jobs")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--run", nargs=3, metavar=("ROOT", "OUT", "JOBS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
         run_once(Path(args.run[0]), Path(args.run[1]), int(args.run[2]))
         return
-    print("| students | jobs | seconds | submissions/s | peak memory (MiB, largest process) | "
-          "full marks | feedback pages |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"machine: {machine()}; before: {load()}")
+    print("| students | jobs | submissions/s: median (slowest-fastest) | CPU ms per submission | "
+          "peak MiB | target | full marks, pages |")
+    print("|---:|---:|---|---:|---:|---|---|")
+    rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.sizes:
             root = Path(tmp) / f"class{count}"
             make_class(root, count)
-            for jobs in (1, 2):
-                out = Path(tmp) / f"out{count}-{jobs}"
-                line = subprocess.run([sys.executable, __file__, "--run", str(root), str(out),
-                                       str(jobs)], capture_output=True, text=True, check=True)
-                r = json.loads(line.stdout.strip().splitlines()[-1])
-                print(f"| {count} | {jobs} | {r['elapsed']:.2f} | {count / r['elapsed']:.0f} | "
-                      f"{r['peak_mib']:.0f} | {r['full_marks']}/{r['count']} | {r['pages']} |",
-                      flush=True)
+            for jobs in args.jobs:
+                runs = [measure(root, Path(tmp) / f"out{count}-{jobs}-{i}", jobs)
+                        for i in range(args.runs)]
+                per_s = sorted(count / r["elapsed"] for r in runs)
+                cpu_ms = statistics.median(1000 * r["cpu"] / count for r in runs)
+                rates[count, jobs] = statistics.median(per_s)
+                target = TARGETS.get(jobs)
+                verdict = (f"{rates[count, jobs] / target:.2f}x of {target:.0f}/s" if target
+                           else "\u2013")
+                complete = all(r["full_marks"] == count == r["pages"] and r["outputs"] for r in runs)
+                print(f"| {count} | {jobs} | {rates[count, jobs]:.0f} ({per_s[0]:.0f}-{per_s[-1]:.0f}) "
+                      f"| {cpu_ms:.2f} | {max(r['peak_mib'] for r in runs):.0f} | {verdict} | "
+                      f"{'all' if complete else 'INCOMPLETE'} |", flush=True)
+    for count in args.sizes:
+        if (count, 1) in rates and (count, 2) in rates:
+            print(f"{count} students: --jobs 2 is {rates[count, 2] / rates[count, 1]:.2f}x "
+                  "--jobs 1 (median rates)")
+    print(f"after: {load()}")
 
 
 if __name__ == "__main__":
