@@ -4,7 +4,6 @@ results, the gradebook and the reports, each atomically.
 Each submission is graded under a time limit, so nothing a student hands in can stall the batch;
 results come back in submission order whatever the number of workers.
 """
-import json
 import os
 import shutil
 import signal
@@ -14,15 +13,15 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from grader.atomic import atomic_text_writer
 from grader.errors import SubmissionError
 from grader.batch.flags import find_flags
+from grader.batch.results_json import submission_line, write_results_json
 from grader.pipeline import failed_submission, grade_submission, load_context
 from grader.report.gradebook import write_gradebook
 from grader.intake.submissions import list_submissions
 from grader.report.names import FEEDBACK_DIR, feedback_names
 from grader.report.render import write_class_report, write_feedback
-from grader.results import BatchResult, timestamp, to_json
+from grader.results import BatchResult, timestamp
 from grader.text import printable
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per submission; a correct one takes milliseconds
@@ -88,13 +87,13 @@ def grade_and_write_feedback(task, context, seconds, generated_at):
     source, page, spool = task
     result = grade_with_limit(source, context, seconds)
     try:
-        json_text = to_json(result.to_dict(), indent=None)
+        json_text = submission_line(result)
         write_feedback(page, result, context.assignment, generated_at)
     except (ValueError, TypeError, UnicodeError) as e:  # a bug of ours: keep the class's results
         result = failed_submission(source.id, context,
                                    f"internal error while reporting ({type(e).__name__}: {e}); "
                                    "please report it")
-        json_text = to_json(result.to_dict(), indent=None)
+        json_text = submission_line(result)
         write_feedback(page, result, context.assignment, generated_at)
     spool.write_text(json_text, encoding="utf-8")
     result.checks = [check.without_figures() for check in result.checks]
@@ -156,26 +155,13 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
         find_flags(results, context.expected.manifest, context.assignment, context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored])
-        _write_results_json(out_dir / "results.json", batch, [task[2] for task in tasks])
+        write_results_json(out_dir / "results.json", batch,
+                           (task[2].read_text("utf-8") for task in tasks))
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
     write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
     write_class_report(out_dir, batch, context.assignment, generated_at, names)
     return batch
-
-
-def _write_results_json(path, batch, spools):
-    """results.json from each submission's spooled JSON and its flags, one student at a time."""
-    head = to_json({"assignment": batch.assignment, "generated_at": batch.generated_at,
-                    "ignored": batch.ignored, "submissions": []}, indent=None)
-    opening = head[:head.rindex("[") + 1]
-    with atomic_text_writer(path) as out:
-        out.write(opening)
-        for i, (submission, spool) in enumerate(zip(batch.submissions, spools)):
-            data = json.loads(spool.read_text("utf-8"))
-            data["flags"] = [flag.to_dict() for flag in submission.flags]
-            out.write((", " if i else "") + to_json(data, indent=None).rstrip("\n"))
-        out.write("]}\n")
 
 
 def _remove_stale_pages(feedback_dir, names):
