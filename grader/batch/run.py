@@ -5,7 +5,6 @@ Each submission is graded under a time limit, so nothing a student hands in can 
 results come back in submission order whatever the number of workers.
 """
 import os
-import shutil
 import signal
 import tempfile
 import threading
@@ -78,13 +77,14 @@ def grade_with_limit(source, context, seconds):
 
 
 def grade_and_write_feedback(task, context, seconds, generated_at):
-    """Grade ``task = (source, feedback page, spool file)``; write its feedback page and its full
-    JSON where the worker is, and return the result without the figures only those need.
+    """Grade ``task = (source, feedback page)``; write its feedback page where the worker is, and
+    return the result without the figures only the page and the JSON need, and its full JSON
+    (one line, results_json.submission_line).
 
     Pages are so rendered in parallel, and the main process holds a small summary per student:
     its memory stays flat however large the class.
     """
-    source, page, spool = task
+    source, page = task
     result = grade_with_limit(source, context, seconds)
     try:
         json_text = submission_line(result)
@@ -95,30 +95,37 @@ def grade_and_write_feedback(task, context, seconds, generated_at):
                                    "please report it")
         json_text = submission_line(result)
         write_feedback(page, result, context.assignment, generated_at)
-    spool.write_text(json_text, encoding="utf-8")
     result.checks = [check.without_figures() for check in result.checks]
-    return result
+    return result, json_text
 
 
-def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None):
-    """SubmissionResults for ``tasks`` (source, feedback page, spool file) in their order, graded
-    by ``jobs`` worker processes."""
+def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None,
+              spool=None):
+    """SubmissionResults for ``tasks`` (source, feedback page) in their order, graded by ``jobs``
+    worker processes; each one's JSON line is written to ``spool`` (a text file) in the same order.
+
+    One spool file for the class: a file per student costs more to create than to fill.
+    """
     options = {"seconds": seconds, "generated_at": generated_at}
+    results = []
+
+    def keep(graded):
+        result, json_text = graded
+        results.append(result)
+        if spool is not None:
+            spool.write(json_text + "\n")
+        if on_result:
+            on_result()
+
     if jobs <= 1 or len(tasks) <= 1:
-        results = []
         for task in tasks:
-            results.append(grade_and_write_feedback(task, context, **options))
-            if on_result:
-                on_result()
+            keep(grade_and_write_feedback(task, context, **options))
         return results
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(context, options)) as pool:
-        results = []
         chunk = max(1, min(16, len(tasks) // (jobs * 4)))
-        for result in pool.map(_grade_one, tasks, chunksize=chunk):
-            results.append(result)
-            if on_result:
-                on_result()
+        for graded in pool.map(_grade_one, tasks, chunksize=chunk):
+            keep(graded)
         return results
 
 
@@ -141,24 +148,20 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     feedback_dir = out_dir / FEEDBACK_DIR
     _remove_stale_pages(feedback_dir, names)
     feedback_dir.mkdir(parents=True, exist_ok=True)
-    spool_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".results-"))
-    try:
-        tasks = [(source, feedback_dir / name, spool_dir / f"{i}.json")
-                 for i, (source, name) in enumerate(zip(sources, names))]
+    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=out_dir) as spool:
+        tasks = list(zip(sources, (feedback_dir / name for name in names)))
         jobs = jobs or os.cpu_count() or 1
         if progress is not None:
             with progress(len(tasks)) as bar:
                 results = grade_all(tasks, context, jobs, seconds, generated_at,
-                                    on_result=lambda: bar.update(1))
+                                    on_result=lambda: bar.update(1), spool=spool)
         else:
-            results = grade_all(tasks, context, jobs, seconds, generated_at)
+            results = grade_all(tasks, context, jobs, seconds, generated_at, spool=spool)
         find_flags(results, context.expected.manifest, context.assignment, context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored])
-        write_results_json(out_dir / "results.json", batch,
-                           (task[2].read_text("utf-8") for task in tasks))
-    finally:
-        shutil.rmtree(spool_dir, ignore_errors=True)
+        spool.seek(0)
+        write_results_json(out_dir / "results.json", batch, spool)
     write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
     write_class_report(out_dir, batch, context.assignment, generated_at, names)
     return batch
