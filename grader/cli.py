@@ -9,6 +9,7 @@ import sys
 import click
 
 from grader import __version__
+from grader.batch.cli import merge, shard_option, shard_summary
 from grader.course.cli import diff, export
 from grader.errors import GraderError
 
@@ -131,8 +132,9 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
               help="Worker processes [default: every core].")
 @click.option("--time-limit", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds allowed per submission [default: 60].")
+@shard_option
 @reports_errors
-def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
+def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, shard):
     """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports."""
     from grader.batch.run import grade_batch
     from grader.report.terminal import format_batch_summary
@@ -144,8 +146,9 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds):
     options = {"seconds": seconds} if seconds else {}
     result = grade_batch(root, spec_path=spec_path, inputs_dir=inputs_dir,
                          expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
-                         progress=progress, **options)
-    click.echo(format_batch_summary(result, out_dir))
+                         progress=progress, shard=shard, **options)
+    click.echo(shard_summary(result, shard, out_dir) if shard
+               else format_batch_summary(result, out_dir))
 
 
 @main.command()
@@ -166,4 +169,5 @@ from grader.platforms.cli import autograder  # noqa: E402  (last: it uses report
 
 main.add_command(export)  # grader/course/cli.py
 main.add_command(diff)
+main.add_command(merge)  # grader/batch/cli.py
 main.add_command(autograder)  # grader/platforms/cli.py

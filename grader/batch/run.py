@@ -15,6 +15,7 @@ from pathlib import Path
 from grader.errors import SubmissionError
 from grader.batch.flags import find_flags
 from grader.batch.results_json import submission_line, write_results_json
+from grader.batch.shards import shard_spool, write_shard_manifest
 from grader.pipeline import failed_submission, grade_submission, load_context
 from grader.report.gradebook import write_gradebook
 from grader.intake.submissions import list_submissions
@@ -131,9 +132,12 @@ def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="
 
 def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
                 expected_dir="expected", out_dir="grades", jobs=None,
-                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None):
+                seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None, shard=None):
     """Grade every submission under ``root`` and write results.json, gradebook.csv, report.html
     and feedback/<id>.html into ``out_dir``. Returns the BatchResult.
+
+    With ``shard`` (a batch.shards.Shard), grade its slice of the class only and write, instead of
+    the class's files, the part a merge reads (batch/shards.py); the result has no flags.
 
     ``progress``, if given, is a callable receiving the number of submissions and returning a
     context manager with an ``update(n)`` method (click.progressbar fits).
@@ -145,10 +149,15 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     sources = [source for source in listed if source.path.resolve() != out_dir.resolve()]
     generated_at = generated_at or timestamp()
     names = feedback_names(source.id for source in sources)
+    class_ids = [source.id for source in sources]
+    if shard is not None:
+        sources, names = shard.slice(sources), shard.slice(names)
     feedback_dir = out_dir / FEEDBACK_DIR
     _remove_stale_pages(feedback_dir, names)
     feedback_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=out_dir) as spool:
+    spooling = (shard_spool(out_dir) if shard is not None
+                else tempfile.TemporaryFile("w+", encoding="utf-8", dir=out_dir))
+    with spooling as spool:
         tasks = list(zip(sources, (feedback_dir / name for name in names)))
         jobs = jobs or os.cpu_count() or 1
         if progress is not None:
@@ -157,11 +166,15 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
                                     on_result=lambda: bar.update(1), spool=spool)
         else:
             results = grade_all(tasks, context, jobs, seconds, generated_at, spool=spool)
-        find_flags(results, context.expected.manifest, context.assignment, context.inputs)
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored])
-        spool.seek(0)
-        write_results_json(out_dir / "results.json", batch, spool)
+        if shard is None:
+            find_flags(results, context.expected.manifest, context.assignment, context.inputs)
+            spool.seek(0)
+            write_results_json(out_dir / "results.json", batch, spool)
+    if shard is not None:
+        write_shard_manifest(out_dir, shard, batch, context, class_ids)
+        return batch
     write_gradebook(out_dir / "gradebook.csv", batch, context.assignment)
     write_class_report(out_dir, batch, context.assignment, generated_at, names)
     return batch

@@ -78,6 +78,18 @@ class Comparison:
         data["shape"] = list(self.shape)
         return data
 
+    @classmethod
+    def from_dict(cls, data):
+        """The Comparison whose :meth:`to_dict` is among ``data`` (a check's details, which hold
+        other keys too): indices and shape as tuples; a ``scale`` withheld (absent) is None."""
+        values = {name: data.get(name) for name in _COMPARISON_FIELDS}
+        for name in ("max_abs_index", "max_rel_index", "shape"):
+            values[name] = tuple(values[name])
+        return cls(**values)
+
+
+_COMPARISON_FIELDS = tuple(f.name for f in fields(Comparison))
+
 
 @dataclass(frozen=True, eq=False)
 class ExpectedValues:
