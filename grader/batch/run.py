@@ -146,7 +146,8 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     listed = list_submissions(Path(root))
     out_dir = Path(out_dir)
     # --out inside ROOT: an earlier run's reports are not a student.
-    sources = [source for source in listed if source.path.resolve() != out_dir.resolve()]
+    out_resolved = out_dir.resolve()
+    sources = [source for source in listed if source.path.resolve() != out_resolved]
     generated_at = generated_at or timestamp()
     names = feedback_names(source.id for source in sources)
     class_ids = [source.id for source in sources]
