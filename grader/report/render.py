@@ -95,10 +95,9 @@ def write_class_report(out_dir, batch, assignment, generated_at, names):
     report = build_class_report(batch, assignment, generated_at, names=names)
     # Streamed: a large class's page is never held whole in memory.
     with atomic_text_writer(path) as out:
-        for chunk in _template("report.html").generate(report=report,
-                                                       generated_at=report.generated_at,
-                                                       script_hash=script_hash()):
-            out.write(chunk)
+        out.writelines(_template("report.html").generate(report=report,
+                                                         generated_at=report.generated_at,
+                                                         script_hash=script_hash()))
     return path
 
 
