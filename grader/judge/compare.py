@@ -72,7 +72,7 @@ class Comparison:
 
     def to_dict(self):
         """JSON-ready fields (indices as lists)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: asdict is slow
+        data = {name: getattr(self, name) for name in _COMPARISON_FIELDS}  # asdict is slow
         data["max_abs_index"] = list(self.max_abs_index)
         data["max_rel_index"] = list(self.max_rel_index)
         data["shape"] = list(self.shape)

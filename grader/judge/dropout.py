@@ -147,16 +147,14 @@ class DropoutVerdict:
     def figures(self):
         """The verdict's figures, JSON-ready: every field but the sentences, the fingerprint,
         which a check keeps apart, and the kept values' scale, which the diagnosis reads."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in _NOT_FIGURES}
+        return {name: getattr(self, name) for name in _FIGURES}
 
     @classmethod
     def from_figures(cls, figures, message, diagnosis=None, mask_digest=None):
         """The verdict whose :meth:`figures` are among ``figures`` (a check's details, read back
         from JSON, lists where there were tuples), with the fields figures leave out given;
         ``kept_scale`` is None."""
-        values = {f.name: figures[f.name] for f in fields(cls)
-                  if f.name not in _NOT_FIGURES and f.name in figures}
+        values = {name: figures[name] for name in _FIGURES if name in figures}
         for name in ("accepted_interval", "accepted_fractions", "worst_bad_index"):
             if values.get(name) is not None:
                 values[name] = tuple(values[name])
@@ -212,6 +210,10 @@ class DropoutVerdict:
         lines.append(f"A correct implementation fails this check with probability <= {self.alpha:g} "
                      f"({len(TESTS)} tests, each at {self.test_level:.3g}: Bonferroni).")
         return "\n".join(lines)
+
+
+# The fields of a DropoutVerdict in its figures(), in their order.
+_FIGURES = tuple(f.name for f in fields(DropoutVerdict) if f.name not in _NOT_FIGURES)
 
 
 def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPHA, source_name="x",
