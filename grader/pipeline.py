@@ -176,11 +176,13 @@ def failed_submission(submission_id, context, message):
 def grade_folder(folder, context, submission_id):
     """Grade the output files found in ``folder``."""
     assignment = context.assignment
-    located = locate_outputs(Path(folder), [o.filename for o in assignment.outputs])
+    folder = Path(folder)
+    located = locate_outputs(folder, [o.filename for o in assignment.outputs])
+    to_grade = located.to_grade
     checks = []
     for output in assignment.outputs:
-        file = located.to_grade.get(output.filename)
-        checks.append(grade_output(output, file, context, (located.root, Path(folder))))
+        file = to_grade.get(output.filename)
+        checks.append(grade_output(output, file, context, (located.root, folder)))
     score = sum(c.score for c in checks)
     max_score = sum(c.max_score for c in checks)
     return SubmissionResult(id=submission_id, score=score, max_score=max_score, error=None,

@@ -97,7 +97,7 @@ def byte_cap(expected_count):
 def read_bytes_capped(path, max_bytes):
     """The bytes of the regular file at ``path``, refusing links, folders, devices, FIFOs and
     files over ``max_bytes`` without reading them whole (nor opening FIFOs or devices)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
