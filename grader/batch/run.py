@@ -20,7 +20,7 @@ from grader.pipeline import failed_submission, grade_submission, load_context
 from grader.report.gradebook import write_gradebook
 from grader.intake.submissions import list_submissions
 from grader.report.names import FEEDBACK_DIR, feedback_names
-from grader.report.render import write_class_report, write_feedback
+from grader.report.render import compile_templates, write_class_report, write_feedback
 from grader.results import BatchResult, timestamp
 from grader.text import printable
 
@@ -122,6 +122,7 @@ def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="
         for task in tasks:
             keep(grade_and_write_feedback(task, context, **options))
         return results
+    compile_templates()  # before the workers fork: they share the compiled templates
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(context, options)) as pool:
         chunk = max(1, min(16, len(tasks) // (jobs * 4)))
