@@ -7,11 +7,11 @@ Each run is a fresh process timing ``grade_batch`` (imports and building the cla
 its peak resident memory (its own plus its workers') is its own. For each class size and number of
 workers the table gives the spread over the runs: submissions per second (median, slowest,
 fastest), the CPU time per submission (the run's and its workers' user + system time: what the
-grading costs whatever else the machine is doing), peak memory, and the ratios that say whether
-the issue's targets are met (500/s with --jobs 2, 250/s with --jobs 1) and what a second worker
-buys. The machine's load average before and after is printed: on a busy machine the wall-clock
-rates fall while the CPU time per submission stays put. Memory flat in K can be read off by
-giving two sizes (``--sizes 200 1000``).
+grading costs whatever else the machine is doing), the CPU other processes used meanwhile (in
+cores, from /proc/stat: 0 on a quiet machine), peak memory, and the ratios that say whether the
+issue's targets are met (500/s with --jobs 2, 250/s with --jobs 1) and what a second worker buys.
+On a busy machine the wall-clock rates fall while the CPU time per submission stays put. Memory
+flat in K can be read off by giving two sizes (``--sizes 200 1000``).
 
 The class is what correct students hand in: the same bytes for every deterministic output (the
 hand-out writes them with ``%.18e``, and correct code computes them alike), their own dropout
@@ -88,9 +88,29 @@ def _cpu_seconds():
 
 
 def measure(root, out, jobs):
+    busy, ours, started = _machine_busy(), _children_cpu(), time.perf_counter()
     line = subprocess.run([sys.executable, __file__, "--run", str(root), str(out), str(jobs)],
                           capture_output=True, text=True, check=True)
-    return json.loads(line.stdout.strip().splitlines()[-1])
+    result = json.loads(line.stdout.strip().splitlines()[-1])
+    if busy is not None:  # what other processes used while the run's process lived
+        others = (_machine_busy() - busy) - (_children_cpu() - ours)
+        result["others"] = max(0.0, others) / (time.perf_counter() - started)
+    return result
+
+
+def _children_cpu():
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
+
+
+def _machine_busy():
+    """CPU seconds the whole machine has spent busy (Linux's /proc/stat), or None."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def machine():
@@ -129,8 +149,8 @@ def main():
     print("class: " + ("every file distinct" if args.distinct else
                        "deterministic outputs alike, dropout masks each student's own"))
     print("| students | jobs | submissions/s: median (slowest-fastest) | CPU ms per submission | "
-          "peak MiB | target | full marks, pages |")
-    print("|---:|---:|---|---:|---:|---|---|")
+          "others' CPU (cores) | peak MiB | target | full marks, pages |")
+    print("|---:|---:|---|---:|---:|---:|---|---|")
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.sizes:
@@ -141,14 +161,16 @@ def main():
                         for i in range(args.runs)]
                 per_s = sorted(count / r["elapsed"] for r in runs)
                 cpu_ms = statistics.median(1000 * r["cpu"] / count for r in runs)
+                others = [r["others"] for r in runs if "others" in r]
+                others = f"{statistics.median(others):.2f}" if others else "\u2013"
                 rates[count, jobs] = statistics.median(per_s)
                 target = TARGETS.get(jobs)
                 verdict = (f"{rates[count, jobs] / target:.2f}x of {target:.0f}/s" if target
                            else "\u2013")
                 complete = all(r["full_marks"] == count == r["pages"] and r["outputs"] for r in runs)
                 print(f"| {count} | {jobs} | {rates[count, jobs]:.0f} ({per_s[0]:.0f}-{per_s[-1]:.0f}) "
-                      f"| {cpu_ms:.2f} | {max(r['peak_mib'] for r in runs):.0f} | {verdict} | "
-                      f"{'all' if complete else 'INCOMPLETE'} |", flush=True)
+                      f"| {cpu_ms:.2f} | {others} | {max(r['peak_mib'] for r in runs):.0f} | "
+                      f"{verdict} | {'all' if complete else 'INCOMPLETE'} |", flush=True)
     for count in args.sizes:
         if (count, 1) in rates and (count, 2) in rates:
             print(f"{count} students: --jobs 2 is {rates[count, 2] / rates[count, 1]:.2f}x "
