@@ -1,4 +1,5 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one."""
+import itertools
 import os
 import tempfile
 from contextlib import contextmanager
@@ -13,6 +14,9 @@ def _current_umask():
 
 # mkstemp makes files readable by their owner alone; reports are meant to be shared like any file.
 _FILE_MODE = 0o666 & ~_current_umask()
+_CREATE_NEW = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_BINARY", 0))
+_TEMPORARY_NUMBERS = itertools.count()
 
 
 @contextmanager
@@ -60,9 +64,40 @@ def atomic_text_writer(path, durable=False):
 
 
 def write_bytes_atomic(path, data, durable=False):
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    with atomic_writer(path, durable=durable) as f:
-        f.write(data)
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+
+    The path of every feedback page of a batch, so lean: the temporary file, named after this
+    process and a counter, is created with its mode in one call and written with os.write (four
+    system calls instead of about eight); the folder is made only when it is missing. ``durable``
+    (results.json, the gradebook) takes atomic_writer's fsyncs instead.
+    """
+    if durable:
+        with atomic_writer(path, durable=True) as f:
+            f.write(data)
+        return
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_TEMPORARY_NUMBERS)}.tmp")
+    try:
+        fd = os.open(tmp, _CREATE_NEW, _FILE_MODE)
+    except FileNotFoundError:
+        Path(folder or ".").mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, _CREATE_NEW, _FILE_MODE)
+    except FileExistsError:  # left by a process that had our pid: take a fresh random name
+        with atomic_writer(path) as f:
+            f.write(data)
+        return
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_text_atomic(path, text, durable=False):

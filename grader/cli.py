@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from grader import __version__
+from grader.batch.cli import merge, shard_option, shard_summary
 from grader.course.cli import diff, export, in_course
 from grader.errors import GraderError
 
@@ -80,6 +81,7 @@ SUMMARIES = {
     "batch": "Grade a class: results, gradebook, report, feedback pages.",
     "diff": "Show which students a regrade changed, and how.",
     "export": "Write the grades as a Canvas or Moodle gradebook import file.",
+    "merge": "Merge the parts of a sharded batch into one class's files.",
 }
 
 EPILOG = """\b
@@ -249,11 +251,12 @@ def check(submission, spec_path, inputs_dir, expected_dir, json_path, html_path,
 @click.option("--overrides", "overrides_path", type=click.Path(dir_okay=False),
               help="overrides.csv: student,output,points,reason [default: the course's].")
 @secret_option
+@shard_option
 @reports_errors
 @in_course(spec_path="spec", inputs_dir="inputs", expected_dir="expected",
            roster_path="roster", overrides_path="overrides", course_file="config")
 def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, roster_path,
-          overrides_path, course_file, secret_path):
+          overrides_path, course_file, secret_path, shard):
     """Grade every submission (sub-folder or zip) under ROOT into a gradebook and reports.
 
     With a roster, overrides or a late policy ([late] in the spec or cnngrade.toml), each
@@ -271,11 +274,17 @@ def batch(root, spec_path, inputs_dir, expected_dir, out_dir, jobs, seconds, ros
     options = {"seconds": seconds} if seconds else {}
     if per_student(roster_path, secret_path, roster_alone=True):
         options.update(roster=roster_path, secret=secret_path)
+    if shard is not None:
+        if roster_path is not None or overrides_path is not None:
+            raise click.UsageError("--shard grades a plain class: merge the parts, then apply "
+                                   "a roster, overrides or per-student inputs in a single run")
+        options.update(shard=shard)
     result = grade_course(root, spec_path=spec_path, inputs_dir=inputs_dir,
                           expected_dir=expected_dir, out_dir=out_dir, jobs=jobs,
                           progress=progress, roster_path=roster_path,
                           overrides_path=overrides_path, course_file=course_file, **options)
-    click.echo(format_batch_summary(result, out_dir))
+    click.echo(shard_summary(result, shard, out_dir) if shard
+               else format_batch_summary(result, out_dir))
     for line in describe_class(result) if result.course is not None else ():
         click.echo(line)
     if secret_path is not None:
@@ -324,3 +333,4 @@ from grader.platforms.cli import autograder  # noqa: E402  (last: it uses report
 main.add_command(export)  # grader/course/cli.py
 main.add_command(diff)
 main.add_command(autograder)  # grader/platforms/cli.py
+main.add_command(merge)  # grader/batch/cli.py

@@ -5,9 +5,12 @@ each pair (comparison or dropout statistics), then score. A bad file becomes an 
 worth zero and the other outputs are still graded; a submission that cannot be opened at all
 becomes a result with ``error`` set. Nothing here prints.
 """
+import copy
 import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from grader.assignment.generate import check_expected_belongs, load_expected, read_inputs
@@ -19,7 +22,7 @@ from grader.errors import StaleExpectedError, SubmissionError
 from grader.intake.locate import locate_outputs
 from grader.intake.reading import CountMismatch, parse_array, read_file_for
 from grader.intake.submissions import SubmissionSource, open_submission
-from grader.judge.compare import compare
+from grader.judge.compare import ExpectedValues, compare
 from grader.judge.dropout import check_dropout_train
 from grader.limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits, reading
 from grader.outdir import check_output_file
@@ -42,6 +45,53 @@ class GradingContext:
     @property
     def checks_expected(self):
         return self.expected is not None
+
+    @cached_property
+    def expected_values(self):
+        """Output file -> its expected values prepared for comparison (judge.compare.ExpectedValues):
+        what every student's comparison shares is computed once per context, not once per student."""
+        if self.expected is None:
+            return {}
+        return {o.file: ExpectedValues.of(self.expected.arrays[o.file], o.rtol, o.atol)
+                for o in self.assignment.outputs if o.file in self.expected.arrays}
+
+    @cached_property
+    def judged(self):
+        """Checks of deterministic outputs already judged in this context, by (output file,
+        sha256 of the file's bytes): see :class:`JudgedFiles`."""
+        return JudgedFiles()
+
+
+class JudgedFiles:
+    """The last ``capacity`` judgements of deterministic outputs, by (output file, sha256 of the
+    bytes), the least recently used forgotten first.
+
+    A check of a deterministic output that could be read is a function of its bytes alone (with
+    the context: the spec, the inputs, expected/), and a class of correct students hands in the
+    same bytes for most outputs: every output computed exactly (max-pooling, dropout's test mode)
+    and every convolution summed in the reference's order. A file seen before is then read and
+    hashed, not parsed and judged again. Memory stays flat: ``capacity`` checks at most.
+    """
+
+    def __init__(self, capacity=256):
+        self.capacity = capacity
+        self._checks = OrderedDict()
+
+    def get(self, key):
+        """A fresh copy of the check remembered for ``key``, or None."""
+        check = self._checks.get(key)
+        if check is None:
+            return None
+        self._checks.move_to_end(key)
+        return copy.copy(check)  # the caller's to change (pipeline._printable does)
+
+    def remember(self, key, check):
+        """Remember ``check`` for ``key``; return a copy of it for the caller to change."""
+        self._checks[key] = check
+        self._checks.move_to_end(key)
+        if len(self._checks) > self.capacity:
+            self._checks.popitem(last=False)
+        return copy.copy(check)
 
 
 def load_context(spec_path="assignment.toml", inputs_dir="input_files", expected_dir="expected",
@@ -146,12 +196,14 @@ def failed_submission(submission_id, context, message):
 def grade_folder(folder, context, submission_id):
     """Grade the output files found in ``folder``."""
     assignment = context.assignment
-    located = locate_outputs(Path(folder), [o.filename for o in assignment.outputs])
+    folder = Path(folder)
+    located = locate_outputs(folder, [o.filename for o in assignment.outputs])
+    to_grade = located.to_grade
     checks = []
     for output in assignment.outputs:
-        file = located.to_grade.get(output.filename)
+        file = to_grade.get(output.filename)
         with reading(file or output.filename, folder):
-            checks.append(grade_output(output, file, context, (located.root, Path(folder))))
+            checks.append(grade_output(output, file, context, (located.root, folder)))
     score = sum(c.score for c in checks)
     max_score = sum(c.max_score for c in checks)
     return SubmissionResult(id=submission_id, score=score, max_score=max_score, error=None,
@@ -173,8 +225,13 @@ def grade_output(output, file, context, roots):
 
     if file is None:
         return result("missing", f"{output.filename} not found", diagnosis=diagnosis("missing_file"))
+    deterministic = not output.statistical and context.checks_expected
     try:
         data = read_file_for(file, output.shape)
+        file_sha256 = hashlib.sha256(data).hexdigest()  # the bytes graded, for the batch's flags
+        known = context.judged.get((output.file, file_sha256)) if deterministic else None
+        if known is not None:
+            return known
         got = parse_array(data, file, output.shape)
     except CountMismatch as e:
         # Read, but the wrong size: a wrong answer with its reason, not a file we could not read.
@@ -186,14 +243,17 @@ def grade_output(output, file, context, roots):
         found = diagnosis(e.code) if e.code else None
         return result("error", str(e), diagnosis=found, size=output.size)
 
-    file_sha256 = hashlib.sha256(data).hexdigest()  # the bytes just graded, for the batch's flags
     if output.statistical:
         return _judge_dropout(output, got, context, result, file_sha256)
     if not context.checks_expected:
         return result("unchecked", "read and counted; correctness not checked (no expected outputs)",
                       size=output.size, fingerprints=Fingerprints(file_sha256))
-    expected = context.expected.arrays[output.file]
-    comparison = compare(got, expected, output.rtol, output.atol)
+    check = _judge_deterministic(output, got, context, result, file_sha256)
+    return context.judged.remember((output.file, file_sha256), check)
+
+
+def _judge_deterministic(output, got, context, result, file_sha256):
+    comparison = compare(got, context.expected_values[output.file])
     shown = comparison if context.show_expected else _student_safe(comparison)
     measured = dict(mismatches=comparison.mismatches, size=comparison.size,
                     max_abs_err=shown.max_abs_err, max_rel_err=shown.max_rel_err, comparison=shown,
@@ -205,6 +265,7 @@ def grade_output(output, file, context, roots):
     partial_score = output.points * comparison.fraction_within if output.partial else 0.0
     if context.show_expected:  # instructors only: the values at the worst element
         index = comparison.max_abs_index
+        expected = context.expected.arrays[output.file]
         measured["expected_at_worst"] = float(expected[index])
         message += f" (expected {expected[index]:.8g}, got {got[index]:.8g} there)"
     return result("fail", message, score=partial_score,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import reference
-from grader.judge.compare import Comparison, compare
+from grader.judge.compare import Comparison, ExpectedValues, compare
 from grader.report.wording import describe_comparison, summarise_comparison
 from grader.assignment.generate import compute_expected, make_inputs
 from grader.assignment.spec import DEFAULT_ATOL, DEFAULT_RTOL, load_spec
@@ -363,6 +363,79 @@ def test_bad_arguments_are_refused():
         compare(np.array([1.0, np.nan]), np.ones(2), 1e-5, 1e-5)
     with pytest.raises(ValueError, match="NaN or Inf"):
         compare(np.ones(2), np.array([np.inf, 1.0]), 1e-5, 1e-5)
+
+
+FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def plain_comparison(got, expected, rtol, atol):
+    """Every figure of a Comparison, element by element in Python floats: the readable spec the
+    vectorised compare must reproduce exactly (same IEEE operations, first index on ties)."""
+    g, e = got.ravel().tolist(), expected.ravel().tolist()
+    scale = max(abs(v) for v in e) or 1.0
+    atol_abs = atol * scale
+    diff = [min(abs(a - b), FLOAT_MAX) for a, b in zip(g, e)]
+    within = [d <= atol_abs + rtol * abs(b) for d, b in zip(diff, e)]
+    unbounded = [i for i, (d, b) in enumerate(zip(diff, e)) if b == 0 and d > 0]
+    rel = [0.0 if b == 0 else min(d / abs(b), FLOAT_MAX) for d, b in zip(diff, e)]
+    informative = [not (a == 0 and b == 0) for a, b in zip(g, e)]
+    counted = sum(informative)
+    first_max = lambda values: max(range(len(values)), key=lambda i: (values[i], -i))  # noqa: E731
+    index = lambda flat: tuple(int(i) for i in np.unravel_index(flat, expected.shape))  # noqa: E731
+    rel_flat = unbounded[0] if unbounded else first_max(rel)
+    return {"passed": all(within), "size": len(e), "mismatches": within.count(False),
+            "max_abs_err": diff[first_max(diff)], "max_abs_index": index(first_max(diff)),
+            "max_rel_err": None if unbounded else rel[rel_flat], "max_rel_index": index(rel_flat),
+            "rel_error": max(d / max(1e-8, abs(a) + abs(b)) for d, a, b in zip(diff, g, e)),
+            "rtol": rtol, "atol": atol, "atol_abs": atol_abs, "scale": scale,
+            "fraction_within": (sum(w and i for w, i in zip(within, informative)) / counted
+                                if counted else 1.0),
+            "shape": expected.shape}
+
+
+def _random_pair(rng, case):
+    shape = tuple(int(n) for n in rng.integers(1, 5, size=rng.integers(1, 4)))
+    expected = rng.standard_normal(shape) * 10.0 ** rng.integers(-12, 5)
+    if case % 4 == 1:  # zeros in expected, some matched by zeros in got
+        expected[rng.random(shape) < 0.4] = 0.0
+    elif case % 4 == 2:
+        expected[...] = 0.0
+    got = expected + rng.standard_normal(shape) * 10.0 ** rng.integers(-20, 2) * (
+        rng.random(shape) < rng.random())
+    got[rng.random(shape) < 0.2] = 0.0
+    if case % 4 == 3:  # differences that overflow, and relative differences that do
+        got[rng.random(shape) < 0.3] = 1.7e308
+        expected[rng.random(shape) < 0.2] = -1e308
+        expected[rng.random(shape) < 0.2] = 1e-300
+    return got, expected
+
+
+def test_compare_matches_the_rule_element_by_element_prepared_or_not():
+    rng = np.random.default_rng(16)
+    for case in range(400):
+        got, expected = _random_pair(rng, case)
+        rtol, atol = (1e-5, 1e-5) if case % 3 else (1e-3, 0.0)
+        plain = plain_comparison(got, expected, rtol, atol)
+        prepared = ExpectedValues.of(expected, rtol, atol)
+        for c in (compare(got, expected, rtol, atol), compare(got, prepared),
+                  compare(got, prepared)):  # a prepared output serves any number of students
+            measured = {name: getattr(c, name) for name in plain}
+            assert measured == plain, case
+
+
+def test_prepared_expected_values_are_a_private_read_only_copy():
+    expected = np.array([[0.0, 2.0], [-4.0, 1.0]])
+    prepared = ExpectedValues.of(expected, 1e-5, 1e-5)
+    expected[0, 1] = 100.0  # the caller's array changing later changes nothing
+    assert prepared.scale == 4.0 and compare(np.array([[0.0, 2.0], [-4.0, 1.0]]), prepared).passed
+    with pytest.raises(ValueError):
+        prepared.values[0] = 1.0
+    with pytest.raises(ValueError, match="carry their own tolerances"):
+        compare(np.ones((2, 2)), prepared, 1e-5, 1e-5)
+    with pytest.raises(ValueError, match=r"shapes differ: got \(4,\), expected \(2, 2\)"):
+        compare(np.ones(4), prepared)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        ExpectedValues.of(np.array([1.0, np.nan]))
 
 
 # --------------------------------------------------------------------------------------------------

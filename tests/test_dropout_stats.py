@@ -129,6 +129,28 @@ def test_spread_bound_is_never_below_the_simulated_tail():
     assert bound < 1e-30
 
 
+def test_structure_tests_depend_on_the_usable_units_and_p_not_on_earlier_calls():
+    """What depends only on the usable units and p is computed once and kept (mask_structure's
+    plan): the results are those of a first computation, whatever was graded before."""
+    from grader.judge import mask_structure
+
+    rng = np.random.default_rng(16)
+    dropped = rng.random((12, 9)) < 0.3
+    every = np.ones(dropped.shape, bool)
+    some = every.copy()
+    some[3, :4] = some[:, 7] = False  # units whose source is about 0: read either way
+    cases = [(u, p) for u in (every, some) for p in (0.3, 0.45)]
+
+    def run(order):
+        return [mask_structure.structure_tests(dropped & u, u, p) for u, p in order]
+
+    first = run(cases)
+    assert first == run(cases)  # from the kept plans
+    mask_structure._plan.cache_clear()
+    assert run(cases[::-1]) == first[::-1]
+    assert len({repr(results) for results in first}) == 4
+
+
 # --------------------------------------------------------------------------------------------------
 # False fails: thousands of correct outputs
 # --------------------------------------------------------------------------------------------------

@@ -1,1 +1,2 @@
-"""Batch grading: a class graded in worker processes, and the flags that only a whole class shows."""
+"""Batch grading: a class graded in worker processes, the flags that only a whole class shows,
+and a class graded in slices on many machines, then merged."""

@@ -22,13 +22,12 @@ score, and independent correct work is never flagged.
 """
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 
 from grader.judge.dropout import check_dropout_train
 from grader.batch.copied import copied_expected_flags
-from grader.results import Flag
+from grader.results import Flag, FlagGroup
 
 # A group of identical masks is flagged when the chance that ANY pair of the batch's submissions
 # shares a mask by coincidence is below this.
@@ -41,24 +40,6 @@ COMMON_SEEDS = (0, 1, 2, 3, 5, 7, 10, 11, 13, 42, 99, 100, 123, 231, 321, 666, 7
 
 # Codes under which a shared mask is the same bug, not copying.
 _STRUCTURED = {"not_random", "no_dropout", "all_zero"}
-
-
-@dataclass(frozen=True)
-class FlagGroup:
-    """Submissions flagged together (sharing one dropout mask in ``output``), listed once: each
-    member's Flag names the group by ``id`` instead of listing every other member, which made
-    results.json and memory grow with the square of the group (349 MB for 3,200 students)."""
-
-    id: str
-    code: str
-    output: str
-    members: tuple  # of submission ids, in batch order
-    message: str
-
-    def to_dict(self):
-        return {"id": self.id, "code": self.code, "output": self.output,
-                "members": list(self.members), "size": len(self.members),
-                "message": self.message}
 
 
 # Others a member's flag names in ``with``; the group lists them all.

@@ -15,16 +15,15 @@ apart by whose it is:
 
 --out is checked, and held against a second batch, before anything is graded (grader/outdir.py).
 """
-import json
 import logging
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 from grader import outdir
-from grader.atomic import atomic_text_writer
 from grader.batch.flags import find_flags
+from grader.batch.results_json import submission_line, write_results_json
+from grader.batch.shards import shard_spool, write_shard_manifest
 from grader.batch.peer_flags import find_peer_flags
 from grader.batch.workers import run_in_workers
 from grader.course.gradebook import write_class_gradebook
@@ -34,8 +33,8 @@ from grader.limits import DEFAULT_TIME_LIMIT, TimeLimitExceeded, grading_limits
 from grader.pipeline import failed_submission, grade_submission, load_context
 from grader.report.gradebook import write_gradebook
 from grader.report.names import FEEDBACK_DIR, feedback_names
-from grader.report.render import write_class_report, write_feedback
-from grader.results import BatchResult, timestamp, to_json
+from grader.report.render import compile_templates, write_class_report, write_feedback
+from grader.results import BatchResult, timestamp
 from grader.assignment.students import StudentContexts, load_student_contexts
 from grader.text import printable
 
@@ -93,9 +92,10 @@ def ungraded(submission_id, context, reason):
 
 
 def grade_and_write_feedback(task, context, seconds, generated_at, finish=None):
-    """Grade ``task = (source, feedback page, spool file)``; write its feedback page and its full
-    JSON where the worker is, and return the result without the figures only those need.
-    ``finish``, if given, completes a result before it is written (the course's final grade).
+    """Grade ``task = (source, feedback page)``; write its feedback page where the worker is, and
+    return the result without the figures only the page and the JSON need, and its full JSON
+    (one line, results_json.submission_line). ``finish``, if given, completes a result before it
+    is written (the course's final grade).
 
     Pages are so rendered in parallel, and the main process holds a small summary per student:
     its memory stays flat however large the class.
@@ -108,26 +108,25 @@ def grade_and_write_feedback(task, context, seconds, generated_at, finish=None):
 
 
 def _record(task, result, context, generated_at, finish=None):
-    """Complete ``result`` (``finish``), write its feedback page and spooled JSON; return it
-    without the figures only those need."""
-    source, page, spool = task
+    """Complete ``result`` (``finish``) and write its feedback page; return it without the
+    figures only the page and the JSON need, with its JSON line."""
+    source, page = task
     finish = finish or (lambda graded: graded)
     result = finish(result)
     try:
-        json_text = to_json(result.to_dict(), indent=None)
+        json_text = submission_line(result)
         write_feedback(page, result, context.assignment, generated_at)
     except (ValueError, TypeError, UnicodeError) as e:  # a bug of ours: keep the class's results
         log.error("internal error while reporting on %s: %s: %s; please report it", source.id,
                   type(e).__name__, e, exc_info=True)
         result = finish(ungraded(source.id, context, f"an internal error while reporting "
                                                      f"({type(e).__name__})"))
-        json_text = to_json(result.to_dict(), indent=None)
+        json_text = submission_line(result)
         _write(write_feedback, page, result, context.assignment, generated_at)
     except OSError as e:
         raise GraderError(f"cannot write a feedback page: {e.strerror}", path=page) from None
-    _write(spool.write_text, json_text, encoding="utf-8")
     result.checks = [check.without_figures() for check in result.checks]
-    return result
+    return result, json_text
 
 
 def _write(write, *args, **kwargs):
@@ -153,33 +152,43 @@ def hard_limit(seconds):
 
 
 def grade_all(tasks, context, jobs=1, seconds=DEFAULT_TIME_LIMIT, generated_at="", on_result=None,
-              finish=None):
-    """SubmissionResults for ``tasks`` (source, feedback page, spool file) in their order, graded
-    by ``jobs`` worker processes (see grader/batch/workers.py for what survives a worker's
-    death)."""
+              finish=None, spool=None):
+    """SubmissionResults for ``tasks`` (source, feedback page) in their order, graded by ``jobs``
+    worker processes (see grader/batch/workers.py for what survives a worker's death); each one's
+    JSON line is written to ``spool`` (a text file) in the same order.
+
+    One spool file for the class: a file per student costs more to create than to fill.
+    """
     options = {"seconds": seconds, "generated_at": generated_at, "finish": finish}
     if jobs <= 1 or len(tasks) <= 1:
-        results = []
+        graded = []
         for task in tasks:
-            results.append(grade_and_write_feedback(task, context, **options))
+            graded.append(grade_and_write_feedback(task, context, **options))
             if on_result:
                 on_result()
-        return results
+    else:
+        def lost(task, reason):
+            log.error("%s was not graded: %s", task[0].id, reason)
+            return _record(task, ungraded(task[0].id, context, reason), context, generated_at,
+                           finish)
 
-    def lost(task, reason):
-        log.error("%s was not graded: %s", task[0].id, reason)
-        return _record(task, ungraded(task[0].id, context, reason), context, generated_at, finish)
-
-    chunk = max(1, min(16, len(tasks) // (jobs * 4)))
-    return run_in_workers(tasks, _grade_one, jobs, lost, initializer=_init_worker,
-                          initargs=(context, options), hard_limit=hard_limit(seconds),
-                          chunk=chunk, on_result=on_result)
+        compile_templates()  # before the workers fork: they share the compiled templates
+        chunk = max(1, min(16, len(tasks) // (jobs * 4)))
+        graded = run_in_workers(tasks, _grade_one, jobs, lost, initializer=_init_worker,
+                                initargs=(context, options), hard_limit=hard_limit(seconds),
+                                chunk=chunk, on_result=on_result)
+    results = []
+    for result, json_text in graded:
+        results.append(result)
+        if spool is not None:
+            _write(spool.write, json_text + "\n")
+    return results
 
 
 def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
                 expected_dir="expected", out_dir="grades", jobs=None,
                 seconds=DEFAULT_TIME_LIMIT, progress=None, generated_at=None, course=None,
-                roster=None, secret=None):
+                roster=None, secret=None, shard=None):
     """Grade every submission under ``root`` and write results.json, gradebook.csv, report.html
     and feedback/<id>.html into ``out_dir``. Returns the BatchResult.
 
@@ -189,6 +198,9 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     With ``roster`` and ``secret`` (files), every student is graded against their own inputs
     (grader/students.py; ``inputs_dir`` and ``expected_dir`` are then not read) and the class gets
     the per-student flags of grader/batch/peer_flags.py.
+
+    With ``shard`` (a batch.shards.Shard), grade its slice of the class only and write, instead of
+    the class's files, the part a merge reads (batch/shards.py); the result has no flags.
 
     ``progress``, if given, is a callable receiving the number of submissions and returning a
     context manager with an ``update(n)`` method (click.progressbar fits). Raises GraderError,
@@ -208,53 +220,46 @@ def grade_batch(root, spec_path="assignment.toml", inputs_dir="input_files",
     with outdir.locked(out_dir):
         outdir.remove_leftovers(out_dir)
         return _grade_into(out_dir, context, listed, sources, jobs, seconds, progress,
-                           generated_at or timestamp(), plan)
+                           generated_at or timestamp(), plan, shard)
 
 
-def _grade_into(out_dir, context, listed, sources, jobs, seconds, progress, generated_at, plan):
+def _grade_into(out_dir, context, listed, sources, jobs, seconds, progress, generated_at, plan,
+                shard=None):
     finish = plan.finish if plan is not None else None
     names = feedback_names(source.id for source in sources)
+    class_ids = [source.id for source in sources]
+    if shard is not None:
+        sources, names = shard.slice(sources), shard.slice(names)
     feedback_dir = out_dir / FEEDBACK_DIR
     outdir.remove_stale_pages(feedback_dir, names)
-    spool_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=outdir.SPOOL_PREFIX))
-    try:
-        tasks = [(source, feedback_dir / name, spool_dir / f"{i}.json")
-                 for i, (source, name) in enumerate(zip(sources, names))]
+    spooling = (shard_spool(out_dir) if shard is not None
+                else tempfile.TemporaryFile("w+", encoding="utf-8", dir=out_dir))
+    with spooling as spool:
+        tasks = list(zip(sources, (feedback_dir / name for name in names)))
         jobs = worker_count(jobs, tasks)
         if progress is not None:
             with progress(len(tasks)) as bar:
                 results = grade_all(tasks, context, jobs, seconds, generated_at,
-                                    on_result=lambda: bar.update(1), finish=finish)
+                                    on_result=lambda: bar.update(1), finish=finish, spool=spool)
         else:
-            results = grade_all(tasks, context, jobs, seconds, generated_at, finish=finish)
-        if isinstance(context, StudentContexts):  # expected/ is not what these students are graded against
-            groups = find_flags(results, None, context.assignment, context.shared.inputs)
-            find_peer_flags(results)
-        else:
-            groups = find_flags(results, context.expected.manifest, context.assignment,
-                                context.inputs)
+            results = grade_all(tasks, context, jobs, seconds, generated_at, finish=finish,
+                                spool=spool)
         batch = BatchResult(context.assignment.name, results, generated_at,
                             ignored=[printable(path.name) for path in listed.ignored],
                             renamed=[source.note for source in sources if source.note],
-                            flag_groups=groups,
                             course=plan.summary() if plan is not None else None)
-        _write(_write_results_json, out_dir / "results.json", batch, [task[2] for task in tasks])
-    finally:
-        shutil.rmtree(spool_dir, ignore_errors=True)
+        if shard is not None:  # the flags are the merge's: they need the whole class
+            write_shard_manifest(out_dir, shard, batch, context, class_ids)
+            return batch
+        if isinstance(context, StudentContexts):  # expected/ is not what these students are graded against
+            batch.flag_groups = find_flags(results, None, context.assignment, context.shared.inputs)
+            find_peer_flags(results)
+        else:
+            batch.flag_groups = find_flags(results, context.expected.manifest, context.assignment,
+                                           context.inputs)
+        spool.seek(0)
+        _write(write_results_json, out_dir / "results.json", batch, spool)
     gradebook = write_gradebook if plan is None else write_class_gradebook
     _write(gradebook, out_dir / "gradebook.csv", batch, context.assignment)
     _write(write_class_report, out_dir, batch, context.assignment, generated_at, names)
     return batch
-
-
-def _write_results_json(path, batch, spools):
-    """results.json from each submission's spooled JSON and its flags, one student at a time."""
-    head = to_json({**batch.header(), "submissions": []}, indent=None)
-    opening = head[:head.rindex("[") + 1]
-    with atomic_text_writer(path, durable=True) as out:
-        out.write(opening)
-        for i, (submission, spool) in enumerate(zip(batch.submissions, spools)):
-            data = json.loads(spool.read_text("utf-8"))
-            data["flags"] = [flag.to_dict() for flag in submission.flags]
-            out.write((", " if i else "") + to_json(data, indent=None).rstrip("\n"))
-        out.write("]}\n")

@@ -106,8 +106,8 @@ def byte_cap(expected_count):
 def read_bytes_capped(path, max_bytes):
     """The bytes of the regular file at ``path``, refusing links, folders, devices, FIFOs and
     files over ``max_bytes`` without reading them whole (nor opening FIFOs or devices). Below a
-    submission held open (grader.confine), no link anywhere on the path is followed."""
-    path = Path(path)
+    submission held open (grader.intake.confine), no link anywhere on the path is followed."""
+    path = path if isinstance(path, Path) else Path(path)
     try:
         info = confine.lstat(path)
     except FileNotFoundError:

@@ -94,6 +94,9 @@ ALPHA = 1e-6  # the largest probability that a correct implementation fails the 
 # The tests alpha is split over (Bonferroni): the count, then the seven structure tests.
 TESTS = ("count",) + STRUCTURE_TESTS
 
+# The fields of a DropoutVerdict that its figures() leave out.
+_NOT_FIGURES = ("message", "diagnosis", "mask_digest", "kept_scale")
+
 # A failed count is put down to another rate (p read as the keep probability, a normal mask) only
 # when the count is a plausible draw at that rate: its two-sided p-value is at least this.
 PLAUSIBLE = 1e-4
@@ -144,8 +147,20 @@ class DropoutVerdict:
     def figures(self):
         """The verdict's figures, JSON-ready: every field but the sentences, the fingerprint,
         which a check keeps apart, and the kept values' scale, which the diagnosis reads."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("message", "diagnosis", "mask_digest", "kept_scale")}
+        return {name: getattr(self, name) for name in _FIGURES}
+
+    @classmethod
+    def from_figures(cls, figures, message, diagnosis=None, mask_digest=None):
+        """The verdict whose :meth:`figures` are among ``figures`` (a check's details, read back
+        from JSON, lists where there were tuples), with the fields figures leave out given;
+        ``kept_scale`` is None."""
+        values = {name: figures[name] for name in _FIGURES if name in figures}
+        for name in ("accepted_interval", "accepted_fractions", "worst_bad_index"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
+        values["structure_failures"] = tuple(values["structure_failures"])
+        values["structure_tests"] = tuple(tuple(test) for test in values["structure_tests"])
+        return cls(message=message, diagnosis=diagnosis, mask_digest=mask_digest, **values)
 
     @property
     def test_level(self):
@@ -195,6 +210,10 @@ class DropoutVerdict:
         lines.append(f"A correct implementation fails this check with probability <= {self.alpha:g} "
                      f"({len(TESTS)} tests, each at {self.test_level:.3g}: Bonferroni).")
         return "\n".join(lines)
+
+
+# The fields of a DropoutVerdict in its figures(), in their order.
+_FIGURES = tuple(f.name for f in fields(DropoutVerdict) if f.name not in _NOT_FIGURES)
 
 
 def check_dropout_train(got, source, drop_prob, rtol=None, atol=None, alpha=ALPHA, source_name="x",

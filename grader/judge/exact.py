@@ -4,6 +4,7 @@ distribution, and a Chernoff bound for the spread of lines. All computed in logs
 math.lgamma, cached by size; no approximation that could make a test less conservative.
 """
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -136,13 +137,35 @@ def spread_p_value(dropped_per_line, units_per_line, p):
     """Chernoff bound on P(T >= t) for T = sum over lines of (d_i - n_i p)^2 / (n_i p (1-p)):
     min over lambda of exp(sum_i log E[exp(lambda f_i)] - lambda t). Conservative (never below the
     exact tail). Lines with no units are left out."""
-    total = 0.0
-    log_mgf = np.zeros_like(_LAMBDAS)
-    for n in np.unique(units_per_line):
-        if n == 0:
-            continue
-        f, line_log_mgf = _spread_terms(int(n), p)
-        in_group = units_per_line == n
-        total += float(f[dropped_per_line[in_group]].sum())
-        log_mgf = log_mgf + np.count_nonzero(in_group) * line_log_mgf
-    return float(min(1.0, math.exp(min(0.0, float(np.min(log_mgf - _LAMBDAS * total)))))), total
+    return SpreadBound.of(units_per_line, p).p_value(dropped_per_line)
+
+
+@dataclass(frozen=True, eq=False)
+class SpreadBound:
+    """:func:`spread_p_value` for lines of ``units_per_line`` units at ``p``, with what depends
+    on the lines alone computed once: the lines grouped by length, each group's terms, and the
+    sum of their log moment generating functions."""
+
+    groups: tuple  # (in_group mask, f table) per line length, shortest first
+    log_mgf: np.ndarray
+
+    @classmethod
+    def of(cls, units_per_line, p):
+        groups = []
+        log_mgf = np.zeros_like(_LAMBDAS)
+        for n in np.unique(units_per_line):
+            if n == 0:
+                continue
+            f, line_log_mgf = _spread_terms(int(n), p)
+            in_group = units_per_line == n
+            groups.append((in_group, f))
+            log_mgf = log_mgf + np.count_nonzero(in_group) * line_log_mgf
+        return cls(tuple(groups), log_mgf)
+
+    def p_value(self, dropped_per_line):
+        """(bound, statistic t) for ``dropped_per_line`` units dropped in each line."""
+        total = 0.0
+        for in_group, f in self.groups:
+            total += float(f[dropped_per_line[in_group]].sum())
+        return (float(min(1.0, math.exp(min(0.0, float(np.min(self.log_mgf - _LAMBDAS * total)))))),
+                total)

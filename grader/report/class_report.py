@@ -50,6 +50,7 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
     stats = [_output_stat(o, numbers[o.file], checks_by_output.get(o.file, []),
                           failed_by_output.get(o.file, [])) for o in outputs]
     failures = _failure_groups(outputs, failed_by_output, numbers, catalogue, len(subs))
+    rows = _student_rows(subs, refs, outputs)
 
     return ClassReport(
         assignment=assignment.name,
@@ -64,8 +65,8 @@ def build_class_report(batch, assignment, generated_at, feedback_links=True, nam
         errors=tuple(ErrorRow(ref, s.error) for s, ref in
                      sorted(zip(subs, refs), key=lambda p: (p[0].id.casefold(), p[0].id))
                      if s.error),
-        students=tuple(_student_rows(subs, refs, outputs, key="id")),
-        students_by_score=tuple(_student_rows(subs, refs, outputs, key="score")),
+        students=tuple(row for _, row in sorted(rows, key=_by_id)),
+        students_by_score=tuple(row for _, row in sorted(rows, key=_by_score)),
         feedback_links=feedback_links,
         top_failures=tuple(failures[:TOP_FAILURES]),
         hardest=tuple(sorted((o for o in stats if o.students and o.passed < o.students),
@@ -188,14 +189,18 @@ def _fallback_explanation(status, code):
             "missing": "the file is missing"}.get(status, status)
 
 
-def _student_rows(subs, refs, outputs, key):
-    pairs = list(zip(subs, refs))
-    if key == "score":
-        pairs.sort(key=lambda p: (p[0].percent, p[0].id.casefold(), p[0].id))
-    else:
-        pairs.sort(key=lambda p: (p[0].id.casefold(), p[0].id))
+def _by_id(pair):
+    return pair[0].id.casefold(), pair[0].id
+
+
+def _by_score(pair):
+    return pair[0].percent, pair[0].id.casefold(), pair[0].id
+
+
+def _student_rows(subs, refs, outputs):
+    """(submission, StudentRow) for each student, built once for both tables (by id, by score)."""
     rows = []
-    for s, ref in pairs:
+    for s, ref in zip(subs, refs):
         by_output = {c.output: c for c in s.checks}
         cells = []
         for o in outputs:
@@ -207,8 +212,8 @@ def _student_rows(subs, refs, outputs, key):
             cells.append(Cell(status, STATUS_GLYPHS.get(status, "?"), title))
         flags = tuple(dict.fromkeys(FLAG_TITLES.get(_flag_code(f), _flag_code(f)) for f in s.flags))
         score = f"{points(s.score)} / {points(s.max_score)}" if s.graded else "not graded"
-        rows.append(StudentRow(ref, score, pct(s.percent) if s.graded else "\u2013",
-                               round(s.percent, 2), tuple(cells), flags, bool(s.error)))
+        rows.append((s, StudentRow(ref, score, pct(s.percent) if s.graded else "\u2013",
+                                   round(s.percent, 2), tuple(cells), flags, bool(s.error))))
     return rows
 
 

@@ -55,6 +55,13 @@ def _template(name):
     return environment().get_template(name)
 
 
+def compile_templates():
+    """Compile the page templates now: worker processes forked afterwards share the compiled
+    code instead of each compiling it (about 20 ms for the feedback page)."""
+    for name in ("feedback.html", "report.html"):
+        _template(name)
+
+
 @lru_cache(maxsize=1)
 def script_hash():
     """The Content-Security-Policy source of the class report's one inline script
@@ -95,10 +102,9 @@ def write_class_report(out_dir, batch, assignment, generated_at, names):
     report = build_class_report(batch, assignment, generated_at, names=names)
     # Streamed: a large class's page is never held whole in memory.
     with atomic_text_writer(path) as out:
-        for chunk in _template("report.html").generate(report=report,
-                                                       generated_at=report.generated_at,
-                                                       script_hash=script_hash()):
-            out.write(chunk)
+        out.writelines(_template("report.html").generate(report=report,
+                                                         generated_at=report.generated_at,
+                                                         script_hash=script_hash()))
     return path
 
 
