@@ -137,9 +137,9 @@ class CheckResult:
         message, sentence = data["message"], ""
         if code is not None and data["status"] not in ("error", "missing") and LIKELY in message:
             message, _, sentence = message.rpartition(LIKELY)
-        fingerprints = None
-        if "file_sha256" in details:
-            fingerprints = Fingerprints(details["file_sha256"], details.get("mask_sha256"))
+        file_sha256 = details.get("file_sha256")
+        fingerprints = None if file_sha256 is None else Fingerprints(file_sha256,
+                                                                     details.get("mask_sha256"))
         dropout = None
         if "structure_tests" in details:
             dropout = DropoutVerdict.from_figures(
