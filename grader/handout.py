@@ -22,10 +22,7 @@ The template lives at the repository root (student_template/). A source checkout
 install finds it there; ``pip install .`` installs a copy under ``<prefix>/share/cnngrade/`` (the
 ``[tool.setuptools.data-files]`` table of pyproject.toml), which is searched next.
 """
-import os
 import shutil
-import sys
-import sysconfig
 import uuid
 from pathlib import Path
 
@@ -36,12 +33,11 @@ from grader.assignment.spec import load_spec
 from grader.errors import GraderError
 from grader.handout_spec import HANDOUT_SPEC_NAME, handout_spec_text
 from grader.handout_text import handout_words, rewrap
+from grader.installed import data_candidates
 from grader.judge import dropout, exact, mask_structure, tolerance
 from grader.source_copy import standalone_source
 
 TEMPLATE_DIRNAME = "student_template"
-# Where `pip install .` puts the template, relative to an installation prefix (pyproject.toml).
-INSTALLED_TEMPLATE = Path("share") / "cnngrade" / TEMPLATE_DIRNAME
 # Files handed out as they are, relative to the template folder; pyproject.toml's data-files
 # must install them all.
 TEMPLATE_FILES = (
@@ -70,17 +66,7 @@ INPUTS_DIRNAME = "input_files"
 
 def template_candidates():
     """The folders searched for the template, in order."""
-    candidates = [Path(__file__).resolve().parents[1] / TEMPLATE_DIRNAME]
-    prefixes = [sysconfig.get_path("data"), sys.prefix]
-    try:
-        prefixes.append(sysconfig.get_path("data", f"{os.name}_user"))
-    except KeyError:  # no user scheme on this platform
-        pass
-    for prefix in prefixes:
-        candidate = Path(prefix) / INSTALLED_TEMPLATE
-        if candidate not in candidates:
-            candidates.append(candidate)
-    return candidates
+    return data_candidates(TEMPLATE_DIRNAME, TEMPLATE_DIRNAME)
 
 
 def find_template():

@@ -4,6 +4,7 @@ Both are deterministic: the same spec gives byte-identical input_files/ and expe
 run and machine. expected/ carries a manifest with the sha256 of every input it was computed from,
 so that grading against other inputs stops instead of marking correct students wrong.
 """
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -23,8 +24,13 @@ MANIFEST = "manifest.json"
 
 def _input_rng(assignment_seed, file):
     """Each input draws from its own stream, so adding a problem leaves the others unchanged."""
-    name_key = int.from_bytes(hashlib.sha256(file.encode()).digest()[:8], "little")
-    return np.random.default_rng([assignment_seed, name_key])
+    return np.random.default_rng([assignment_seed, input_name_key(file)])
+
+
+@functools.lru_cache(maxsize=256)
+def input_name_key(file):
+    """The number that keys an input file's random stream: its name, hashed."""
+    return int.from_bytes(hashlib.sha256(file.encode()).digest()[:8], "little")
 
 
 def make_inputs(assignment):
@@ -35,8 +41,13 @@ def make_inputs(assignment):
 
 def write_inputs(assignment, out_dir):
     """Write every input file of the spec into ``out_dir``; return the paths written."""
+    return write_input_arrays(assignment, make_inputs(assignment), out_dir)
+
+
+def write_input_arrays(assignment, arrays, out_dir):
+    """Write ``arrays`` (input file name -> array) into ``out_dir`` as the spec's input files, in
+    its file format; return the paths written."""
     out_dir = Path(out_dir)
-    arrays = make_inputs(assignment)
     paths = []
     for problem in assignment.problems:
         for spec in problem.inputs:

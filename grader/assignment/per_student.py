@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grader.assignment.csvio import format_array
+from grader.assignment.generate import input_name_key
 from grader.assignment.spec import ValueRecipe
-from grader.atomic import write_text_atomic
 from grader.errors import GraderError
 
 MIN_SECRET_BYTES = 32
@@ -201,7 +200,7 @@ def _file_rng(seed, file):
 
 @functools.lru_cache(maxsize=256)
 def _name_key_words(file):
-    return _words(int.from_bytes(hashlib.sha256(file.encode()).digest()[:8], "little"))
+    return _words(input_name_key(file))
 
 
 def _words(n):
@@ -210,16 +209,3 @@ def _words(n):
     while n := n >> 32:
         words.append(n & 0xFFFFFFFF)
     return words
-
-
-def write_draw(assignment, inputs, out_dir):
-    """Write the input files of ``inputs`` into ``out_dir`` as `cnngrade inputs` writes the shared
-    ones; return the paths written."""
-    out_dir = Path(out_dir)
-    paths = []
-    for problem in assignment.problems:
-        for spec in problem.inputs:
-            path = out_dir / spec.filename
-            write_text_atomic(path, format_array(inputs[spec.file], problem.file_format))
-            paths.append(path)
-    return paths

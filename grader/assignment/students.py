@@ -22,7 +22,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from grader.assignment.generate import ExpectedOutputs, compute_expected, make_inputs
-from grader.assignment.per_student import read_secret, roster_ids, student_draw, write_draw
+from grader.assignment.generate import write_input_arrays
+from grader.assignment.per_student import read_secret, roster_ids, student_draw
 from grader.assignment.spec import load_spec
 from grader.batch.peer_flags import PeerIndex, failing_values, student_flags
 from grader.diagnosis.diagnoser import Diagnoser
@@ -206,7 +207,7 @@ def write_student_inputs(spec_path, roster_path, secret_path, out_dir):
     contexts = load_student_contexts(spec_path, roster_path, secret_path)
     for student_id in contexts.roster:
         drawn = contexts.choice(student_id).chosen
-        write_draw(contexts.assignment, drawn.inputs, Path(out_dir) / student_id)
+        write_input_arrays(contexts.assignment, drawn.inputs, Path(out_dir) / student_id)
     return len(contexts.roster)
 
 
@@ -224,7 +225,7 @@ def write_student_handouts(spec_path, roster_path, secret_path, out_dir):
     with tempfile.TemporaryDirectory(prefix="cnngrade-inputs-") as tmp:
         for student_id in contexts.roster:
             inputs_dir = Path(tmp) / student_id
-            write_draw(contexts.assignment, contexts.choice(student_id).chosen.inputs, inputs_dir)
+            write_input_arrays(contexts.assignment, contexts.choice(student_id).chosen.inputs, inputs_dir)
             write_template(out_dir / student_id, inputs_dir=inputs_dir, spec_path=spec_path)
     return len(contexts.roster)
 

@@ -35,9 +35,6 @@ How a command's paths are chosen (:func:`course_paths`), each path separately:
 Files a command writes (``cnngrade inputs --out``, ``cnngrade expected --out``) go into the course
 folder's, or into the current folder for the default assignment, which is never written to.
 """
-import os
-import sys
-import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,13 +44,13 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from grader.errors import GraderError, SpecError
+from grader.installed import data_candidates
 
 CONFIG_NAME = "cnngrade.toml"
 SPEC_NAME = "assignment.toml"
 INPUTS_NAME = "input_files"
 EXPECTED_NAME = "expected"
 # Where `pip install` puts the default assignment under a prefix (pyproject.toml's data-files).
-INSTALLED_DEFAULT = Path("share") / "cnngrade" / "default_assignment"
 COURSE_KEYS = ("spec", "inputs", "expected", "roster", "overrides")
 CONFIG_TABLES = ("course", "late")
 
@@ -226,14 +223,4 @@ def default_course():
 def default_assignment_candidates():
     """The folders searched for the default assignment: the source checkout this code runs from
     (an editable install), then each installation prefix's share/cnngrade/default_assignment."""
-    candidates = [Path(__file__).resolve().parents[2]]
-    prefixes = [sysconfig.get_path("data"), sys.prefix]
-    try:
-        prefixes.append(sysconfig.get_path("data", f"{os.name}_user"))
-    except KeyError:  # no user scheme on this platform
-        pass
-    for prefix in prefixes:
-        candidate = Path(prefix) / INSTALLED_DEFAULT
-        if candidate not in candidates:
-            candidates.append(candidate)
-    return candidates
+    return data_candidates("", "default_assignment")
