@@ -7,8 +7,10 @@ ties to even): the result depends on the input values alone, so expected outputs
 are byte-identical on every machine and for every order of the terms.
 
 How: each product ``a*b`` is split without error into ``hi + lo`` (Dekker's TwoProduct with
-Veltkamp's splitting, vectorised in NumPy), and the terms of one output element are summed by
-``math.fsum``, which returns the correctly rounded sum of its float64 arguments. TwoProduct is
+Veltkamp's splitting, vectorised in NumPy), and the terms of one output element are summed
+exactly by a tree of error-free additions (TwoSum, vectorised over the output elements) and
+rounded once; the rare element whose exact sum lies too near a rounding boundary for the tree's
+error bound to tell is summed again by ``math.fsum`` (correctly rounded too). TwoProduct is
 error-free when none of its steps overflows or underflows, which holds when ``|a|, |b| <= 2**990``
 and every nonzero product has ``2**-900 <= |a*b| <= 2**1000`` (the sum then cannot overflow
 either, for fewer than 2**22 terms). An output element with a term outside that range is summed
@@ -51,6 +53,7 @@ _TERM_MAX = 2.0 ** 1000
 _MAX_TERMS = 2 ** 22
 # Products computed at a time: bounds the memory of the term arrays on large problems.
 _CHUNK_TERMS = 1 << 20
+_LEAST_SUBNORMAL = 5e-324
 
 
 def conv_forward(x, w, b, conv_param):
@@ -217,8 +220,8 @@ def _exact_dot_chunk(a, b, bias):
         unsafe = _outside_exact_range(a, b, hi)
     unsafe_rows = np.broadcast_to(unsafe, shape).any(axis=-1).ravel()
     unsafe_rows |= ~(np.abs(bias) <= _TERM_MAX).ravel()
-    # One row per result: its terms, then its bias; fsum rounds each row once. Rows outside the
-    # fast range are summed as Fractions instead (zeros here keep fsum from overflowing).
+    # One row per result: its terms, then its bias; each row is rounded once. Rows outside the
+    # fast range are summed as Fractions instead (zeros here keep the sums from overflowing).
     terms = np.empty((count, len(parts) * T + 1))
     for k, part in enumerate(parts):
         terms[:, k * T:(k + 1) * T] = np.broadcast_to(part, shape).reshape(count, T)
@@ -235,8 +238,52 @@ def _exact_dot_chunk(a, b, bias):
 
 
 def _sum_rows(terms):
-    """The correctly rounded sum of every row of the 2-D ``terms``, in any order of its terms."""
-    return np.fromiter(map(math.fsum, terms.tolist()), dtype=np.float64, count=terms.shape[0])
+    """The correctly rounded sum of every row of the 2-D ``terms`` (each term at most
+    ``_TERM_MAX`` in magnitude, fewer than ``_MAX_TERMS`` a row), in any order of its terms.
+
+    Vectorised over the rows: a tree of error-free additions (TwoSum) leaves each row's exact sum
+    as ``s + sum(errors)``; ``s`` plus the errors' float sum is then the correctly rounded result
+    unless the exact sum may lie on the other side of a rounding boundary, which the errors'
+    summation bound tells. Those rows (near ties, about one in ten million on random data, and
+    sums that cancel to a tie by construction) are summed again by ``math.fsum``.
+    """
+    count, width = terms.shape
+    if width == 0:
+        return np.zeros(count)
+    level, errors = terms, []
+    while level.shape[1] > 1:
+        pairs = level.shape[1] // 2
+        total, error = _two_sum(level[:, 0:2 * pairs:2], level[:, 1:2 * pairs:2])
+        errors.append(error)
+        level = np.concatenate([total, level[:, 2 * pairs:]], axis=1) if level.shape[1] % 2 \
+            else total
+    high = level[:, 0]
+    if not errors:
+        return high.copy()
+    errors = np.concatenate(errors, axis=1)
+    # The float sum of the m errors is within gamma(m - 1) * sum|errors| of their exact sum
+    # (any order); ``bound`` covers that twice over, and at least the least subnormal when any
+    # error is not zero (the product may underflow).
+    magnitude = np.abs(errors).sum(axis=1)
+    bound = magnitude * (width * 2.0 ** -52) + np.where(magnitude > 0, _LEAST_SUBNORMAL, 0.0)
+    rounded, residue = _two_sum(high, errors.sum(axis=1))
+    # The exact sum is rounded + residue + d with |d| <= bound; it rounds to ``rounded`` when
+    # that stays inside half the narrower gap to rounded's neighbours. gap - 2|residue| is exact
+    # or within an ulp of a value of at least gap/2, so testing it against 4 * bound is safe.
+    gap = np.minimum(np.nextafter(rounded, np.inf) - rounded,
+                     rounded - np.nextafter(rounded, -np.inf))
+    unsure = ~(gap - 2 * np.abs(residue) > 4 * bound)
+    for row in np.flatnonzero(unsure):
+        rounded[row] = math.fsum(terms[row].tolist())
+    return rounded
+
+
+def _two_sum(a, b):
+    """Knuth's TwoSum: ``(s, e)`` with ``s = fl(a + b)`` and ``s + e == a + b`` exactly (no
+    overflow: the terms' bound keeps every partial sum below 2**1023)."""
+    total = a + b
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
 
 
 def _split(a):

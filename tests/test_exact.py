@@ -192,6 +192,35 @@ def test_exact_dot_against_fractions_on_hard_rows():
     assert [float(sum(map(Fraction, row))) for row in a.tolist()] == sums.tolist()
 
 
+def test_sums_at_and_beside_rounding_ties():
+    """Rows whose exact sum is a tie, or a hair (2**-200) either side of one, or below the
+    least subnormal's half: the vectorised sum cannot tell these from its error bound alone and
+    must still round each one as rational arithmetic does (ties to even)."""
+    u = 2.0 ** -53
+    rows = [[1.0, u], [1.0, u, 2.0 ** -200], [1.0, u, -(2.0 ** -200)], [1.0 + 2 * u, u],
+            [u, 1.0, 0.0, -(2.0 ** -200), 2.0 ** -300], [3.0, -1.0, u, u / 2, u / 4],
+            [2.0 ** 60, 1.0, -(2.0 ** 60), 2.0 ** -1074], [2.0 ** -1074, -(2.0 ** -1074)],
+            [0.0, -0.0], [-(2.0 ** -1074), 2.0 ** -1073]]
+    width = max(map(len, rows))
+    terms = np.array([row + [0.0] * (width - len(row)) for row in rows])
+    want = [float(sum(map(Fraction, row), Fraction(0))) + 0.0 for row in rows]
+    assert exact.exact_dot(terms).tolist() == want
+    assert [math.copysign(1, v) for v in exact.exact_dot(terms)] == [1.0] * len(rows)
+
+
+def test_row_sums_equal_fsum_on_many_random_rows():
+    """Vectorised row sums against math.fsum (correctly rounded) on rows of every width from 1
+    to 70, with magnitudes spread over 2**-80..2**80 and cancelling pairs."""
+    rng = np.random.default_rng(2026)
+    for width in range(1, 71):
+        a = rng.standard_normal((300, width)) * 2.0 ** rng.integers(-80, 81, (300, width))
+        if width > 1:
+            a[::3, -1] = -a[::3, 0]  # cancel the first term in a third of the rows
+        got = exact.exact_dot(a)
+        want = np.array([math.fsum(row) for row in a.tolist()]) + 0.0
+        assert_same_bytes(got, want)
+
+
 @pytest.mark.parametrize("scale_x, scale_w", [
     (2.0 ** -520, 2.0 ** -520),    # products below 2**-1022: subnormal or zero in float64
     (2.0 ** -450, 2.0 ** -500),    # products near 2**-950: TwoProduct's low parts would underflow
