@@ -151,16 +151,22 @@ def write_check_files(result, assignment, json_path=None, html_path=None, show_e
                                                      show_expected=show_expected))
 
 
-def grade_submission(path, context, submission_id=None, source=None):
+def grade_submission(path, context, submission_id=None, source=None, choose_context=None):
     """Grade a submission folder or zip at ``path`` (or a listed ``source``); never raises for
-    anything in the submission."""
+    anything in the submission.
+
+    ``choose_context``, if given, is called with the output files found (file name -> path) and
+    returns the context to grade them against instead of ``context`` (per-student grading: which
+    of a student's draws the outputs were computed from); ``context`` then serves a submission
+    that cannot be opened.
+    """
     source = source or SubmissionSource.from_path(Path(path))
     submission_id = submission_id or source.id
     notes = []
     folder = None
     try:
         with open_submission(source, notes=notes) as folder:
-            result = grade_folder(folder, context, submission_id)
+            result = grade_folder(folder, context, submission_id, choose_context)
     except SubmissionError as e:
         # Name files as the student knows them, never by the grader's own (temporary) paths.
         if e.path is not None:
@@ -193,12 +199,15 @@ def failed_submission(submission_id, context, message):
                             inputs_fingerprint=context.inputs_fingerprint)
 
 
-def grade_folder(folder, context, submission_id):
-    """Grade the output files found in ``folder``."""
+def grade_folder(folder, context, submission_id, choose_context=None):
+    """Grade the output files found in ``folder`` (against ``choose_context(files found)`` when
+    given: see grade_submission)."""
     assignment = context.assignment
     folder = Path(folder)
     located = locate_outputs(folder, [o.filename for o in assignment.outputs])
     to_grade = located.to_grade
+    if choose_context is not None:
+        context = choose_context(to_grade)
     checks = []
     for output in assignment.outputs:
         file = to_grade.get(output.filename)

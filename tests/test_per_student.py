@@ -248,6 +248,35 @@ def test_a_redrawn_student_is_graded_against_the_draw_they_were_handed(tiny, sec
     assert folder.is_dir()
 
 
+def test_the_draw_is_read_from_the_files_and_the_audit_decides_only_when_none_fits(
+        tiny, secret, tmp_path, monkeypatch):
+    """A student handed draw 1 is graded against it from their files alone (no audit); a
+    submission none of whose files fits draw 0 or 1 gets the draw the audit hands out."""
+    assignment = load_spec(tiny)
+    roster = [f"s{i}" for i in range(12)]
+    chosen = StudentContexts(assignment, secret, roster)
+    redrawn = next(chosen.choice(sid).chosen for sid in roster
+                   if chosen.choice(sid).chosen.draw == 1)
+    write_submission(tmp_path / redrawn.student_id, texts(assignment, correct_outputs(
+        assignment, redrawn.inputs, seed=1)))
+    wrong = next(sid for sid in roster if sid != redrawn.student_id)
+    files = texts(assignment, correct_outputs(assignment, make_inputs(assignment), seed=2))
+    write_submission(tmp_path / wrong, files)  # the shared inputs' outputs: fit none of their draws
+    sources = {s.id: s for s in list_submissions(tmp_path)}
+    audited = []
+    real_choice = StudentContexts.choice
+    monkeypatch.setattr(StudentContexts, "choice",
+                        lambda self, sid: audited.append(sid) or real_choice(self, sid))
+    contexts = StudentContexts(assignment, secret, roster)
+    result = contexts.grade(sources[redrawn.student_id])
+    assert result.full_marks and result.inputs_fingerprint == redrawn.fingerprint
+    assert audited == []
+    result = contexts.grade(sources[wrong])
+    assert audited == [wrong]
+    assert result.inputs_fingerprint == chosen.choice(wrong).chosen.fingerprint
+    assert not result.full_marks
+
+
 # --------------------------------------------------------------------------------------------------
 # A per-student class
 # --------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import hmac
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,24 +172,47 @@ def seed_fingerprint(seed):
 @dataclass(frozen=True)
 class StudentDraw:
     """One draw of a student's inputs: ``inputs`` maps input file names (without .csv) to arrays
-    in the file layout, as grader.assignment.generate.make_inputs does for the shared ones."""
+    in the file layout, as grader.assignment.generate.make_inputs does for the shared ones (a
+    :class:`DrawnInputs`, drawn as they are read)."""
 
     student_id: str
     draw: int
     fingerprint: str
-    inputs: dict
+    inputs: Mapping
 
 
 def student_draw(assignment, secret, student_id, draw=0):
     """Draw ``draw`` of ``student_id``'s inputs (see the module docstring)."""
     seed = derive_seed(secret, assignment.name, student_id, draw)
-    inputs = {}
-    for spec in assignment.inputs:
-        recipe = spec.values
-        if recipe.kind == "linspace":  # the same for every seed: draw from its range instead
-            recipe = ValueRecipe("uniform", min(recipe.a, recipe.b), max(recipe.a, recipe.b))
-        inputs[spec.file] = recipe.make(spec.shape, _file_rng(seed, spec.file))
-    return StudentDraw(student_id, draw, seed_fingerprint(seed), inputs)
+    return StudentDraw(student_id, draw, seed_fingerprint(seed),
+                       DrawnInputs(assignment.inputs, seed))
+
+
+class DrawnInputs(Mapping):
+    """A draw's input arrays by file name, each drawn from its own stream the first time it is
+    read and then kept: grading a correct submission reads only its dropout inputs, so the other
+    files are never drawn (each costs a generator's construction)."""
+
+    def __init__(self, specs, seed):
+        self._specs = {spec.file: spec for spec in specs}
+        self._seed = seed
+        self._arrays = {}
+
+    def __getitem__(self, file):
+        array = self._arrays.get(file)
+        if array is None:
+            spec = self._specs[file]
+            recipe = spec.values
+            if recipe.kind == "linspace":  # the same for every seed: draw from its range instead
+                recipe = ValueRecipe("uniform", min(recipe.a, recipe.b), max(recipe.a, recipe.b))
+            array = self._arrays[file] = recipe.make(spec.shape, _file_rng(self._seed, file))
+        return array
+
+    def __iter__(self):
+        return iter(self._specs)
+
+    def __len__(self):
+        return len(self._specs)
 
 
 def _file_rng(seed, file):

@@ -3,18 +3,19 @@
 :class:`StudentContexts` stands where a batch's one GradingContext stands when the assignment is
 per student. For a submission it finds the student on the roster (by the folder's or zip's name,
 compared without case; a name not on the roster is an error and is graded against nobody's
-inputs), regenerates that student's inputs and expected outputs from the secret and the id
-(about a millisecond each; the expected outputs of first draws come from the peer index once it
+inputs), regenerates that student's inputs (each file as it is first read) and expected outputs
+from the secret and the id (the expected outputs of first draws come from the peer index once it
 is built), and grades against them with the ordinary pipeline. Contexts are built on the fly and
 kept for the last few students.
 
 Which draw a student was handed (draw 0, or a redraw for the few whose first draw cannot catch
 every mistake: grader/diagnosis/draws.py) takes an audit of about 30 ms to decide, so grading
-lets the outputs say it first: a deterministic output within tolerance of a draw's expected
-values was computed from that draw's inputs (independent random inputs cannot give it). A
-submission is graded against draw 0; if none of its deterministic outputs passes there, its
-failing outputs are compared with draw 1's expected outputs, and only when they fit neither does
-the audit decide. A submission without full marks is then looked up among the other students'
+lets the outputs say it first, before they are judged: a deterministic output within tolerance
+of a draw's expected values was computed from that draw's inputs (independent random inputs
+cannot give it). The outputs are read in the spec's order until one fits draw 0 (a correct
+submission's first file does); if none does, they are compared with draw 1's expected outputs,
+and only when they fit neither does the audit decide. The submission is then graded once,
+against that draw. A submission without full marks is looked up among the other students'
 expected outputs (grader/batch/peer_flags.py).
 """
 import tempfile
@@ -29,6 +30,7 @@ from grader.batch.peer_flags import PeerIndex, failing_values, student_flags
 from grader.diagnosis.diagnoser import Diagnoser
 from grader.diagnosis.draws import audit_roster, choose_draw, format_roster_audit, required_catches
 from grader.errors import GraderError, SubmissionError
+from grader.intake.reading import parse_array, read_file_for
 from grader.intake.submissions import SubmissionSource
 from grader.judge.tolerance import within
 from grader.pipeline import GradingContext, grade_submission, write_check_files
@@ -149,30 +151,44 @@ class StudentContexts:
         for a name not on the roster."""
         student = self.student_id(student_id or source.id)
         shown_id = student_id or source.id
+
+        def fitting_context(files):
+            return self.context(student, self.fitting_draw(student, files))
+
         result = grade_submission(source.path, self.context(student), submission_id=shown_id,
-                                  source=source)
+                                  source=source, choose_context=fitting_context)
         if result.full_marks or result.error is not None:
             return result
         values = failing_values(source, self.assignment, result)
-        if not any(c.status == "pass" and c.dropout is None for c in result.checks):
-            draw = self.handed_out_draw(student, values)
-            if draw:
-                result = grade_submission(source.path, self.context(student, draw),
-                                          submission_id=shown_id, source=source)
-                values = failing_values(source, self.assignment, result)
         found = self.peer_index.lookup(values)
         result.flags.extend(student_flags(result, found, self.peer_index, student))
         return result
 
-    def handed_out_draw(self, student_id, values):
-        """The draw a submission none of whose deterministic outputs fit draw 0 was computed from:
-        a later draw (up to FITTED_DRAWS) that some of its failing ``values`` fit (values within
-        tolerance of a draw's expected values come from its inputs), else the draw the audit
-        hands out."""
+    def fitting_draw(self, student_id, files):
+        """The draw a submission's deterministic output ``files`` (output file name -> path) were
+        computed from: draw 0 if one of them is within tolerance of its expected values (read in
+        the spec's order, a correct submission's first file settles it), else a later draw (up to
+        FITTED_DRAWS) that one of them fits (values within tolerance of a draw's expected values
+        come from its inputs: independent random inputs cannot give them), else the draw the
+        audit says the student was handed. A file that cannot be read counts for nothing here:
+        grading says what is wrong with it."""
+        values = []  # (output, its values) that do not fit draw 0
+        expected = self.context(student_id).expected.arrays
+        for output in self.assignment.outputs:
+            file = files.get(output.filename)
+            if output.statistical or file is None:
+                continue
+            try:
+                got = parse_array(read_file_for(file, output.shape), file, output.shape)
+            except SubmissionError:
+                continue
+            if within(got, expected[output.file], output.rtol, output.atol):
+                return 0
+            values.append((output, got))
         for draw in range(1, FITTED_DRAWS):
             expected = self.context(student_id, draw).expected.arrays
-            if any(within(got, expected[file], self.assignment.output(file).rtol,
-                          self.assignment.output(file).atol) for file, got in values.items()):
+            if any(within(got, expected[output.file], output.rtol, output.atol)
+                   for output, got in values):
                 return draw
         return self.choice(student_id).chosen.draw
 
