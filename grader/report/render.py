@@ -20,6 +20,7 @@ pages may show expected values when ``show_expected`` is set and the details car
 """
 import base64
 import hashlib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def _template(name):
 def compile_templates():
     """Compile the page templates now: worker processes forked afterwards share the compiled
     code instead of each compiling it (about 20 ms for the feedback page)."""
-    for name in ("feedback.html", "report.html"):
+    for name in ("feedback.html", "report.html", "student_row.html"):
         _template(name)
 
 
@@ -80,7 +81,24 @@ def render_class_report(batch, assignment, generated_at, feedback_links=True, na
     """The instructor's class report (``report.html``) for a BatchResult."""
     report = build_class_report(batch, assignment, generated_at, feedback_links, names)
     return _template("report.html").render(report=report, generated_at=report.generated_at,
-                                           script_hash=script_hash())
+                                           script_hash=script_hash(),
+                                           student_rows=StudentRowsHtml.of(report))
+
+
+@dataclass(frozen=True)
+class StudentRowsHtml:
+    """The class report's student rows rendered, in both of the report's orders: each row is
+    rendered once, though the page lists every student twice."""
+
+    by_id: list
+    by_score: list
+
+    @classmethod
+    def of(cls, report):
+        student_row = _template("student_row.html").module.student_row
+        html = {id(row): student_row(row) for row in report.students}
+        return cls([html[id(row)] for row in report.students],
+                   [html[id(row)] for row in report.students_by_score])
 
 
 def write_reports(out_dir, batch, assignment, generated_at):
@@ -104,7 +122,8 @@ def write_class_report(out_dir, batch, assignment, generated_at, names):
     with atomic_text_writer(path) as out:
         out.writelines(_template("report.html").generate(report=report,
                                                          generated_at=report.generated_at,
-                                                         script_hash=script_hash()))
+                                                         script_hash=script_hash(),
+                                                         student_rows=StudentRowsHtml.of(report)))
     return path
 
 
