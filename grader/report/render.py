@@ -59,7 +59,7 @@ def _template(name):
 def compile_templates():
     """Compile the page templates now: worker processes forked afterwards share the compiled
     code instead of each compiling it (about 20 ms for the feedback page)."""
-    for name in ("feedback.html", "report.html", "student_row.html"):
+    for name in ("feedback.html", "output_row.html", "report.html", "student_row.html"):
         _template(name)
 
 
@@ -74,7 +74,15 @@ def script_hash():
 def render_feedback(result, assignment, generated_at, show_expected=False):
     """The feedback page for one SubmissionResult (``check --html``; ``feedback/<id>.html``)."""
     page = build_feedback(result, assignment, generated_at, show_expected)
-    return _template("feedback.html").render(page=page, generated_at=page.generated_at)
+    return _template("feedback.html").render(page=page, generated_at=page.generated_at,
+                                             output_row_html=_output_row_html)
+
+
+@lru_cache(maxsize=256)
+def _output_row_html(row):
+    """The feedback page's row for an OutputRow (a value: equal rows render alike), kept for the
+    next page: most rows of a class's correct students are the same."""
+    return _template("output_row.html").module.output_row(row)
 
 
 def render_class_report(batch, assignment, generated_at, feedback_links=True, names=None):
