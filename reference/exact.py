@@ -36,6 +36,8 @@ from .windows import as_float64, window_view
 __all__ = [
     "conv_forward",
     "conv_backward",
+    "conv_forward_groups",
+    "conv_backward_groups",
     "max_pool_forward",
     "max_pool_backward",
     "dropout_forward",
@@ -84,19 +86,41 @@ def conv_forward(x, w, b, conv_param):
     ValueError
         If the shapes disagree, the output would be empty or an input is not finite.
     """
-    x = _finite("x", x, 4)
-    w = _finite("w", w, 4)
-    b = _finite("b", b, 1)
-    F, C, HH, WW = w.shape
-    if b.shape != (F,):
-        raise ValueError(f"b must have shape (F,) = ({F},), got {b.shape}")
-    stride, pad = _conv_geometry(conv_param)
-    N, _, H_out, W_out = conv_output_shape(x.shape, w.shape, stride, pad)
-    windows = _windows(x, HH, WW, stride, pad, H_out, W_out)
-    # rows[n, 0, r, s] lists window (r, s) in the order of w[f].ravel(): one row per output pixel.
-    rows = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N, 1, H_out, W_out, C * HH * WW)
-    out = exact_dot(rows, w.reshape(1, F, 1, 1, C * HH * WW), bias=b.reshape(1, F, 1, 1))
-    return out, (x, w, b, conv_param)
+    x, w, b = _conv_inputs(x, w, b, groups=False)
+    out = _grouped_conv_forward(x[None], w[None], b[None], conv_param)
+    return out[0], (x, w, b, conv_param)
+
+
+def conv_forward_groups(x, w, b, conv_param):
+    """:func:`conv_forward` of G independent groups at once, group ``g`` with its own ``x[g]``,
+    ``w[g]`` and ``b[g]``: the same bytes as G calls, at a fraction of the cost when the arrays
+    are small (NumPy's per-call overhead is paid once).
+
+    Parameters
+    ----------
+    x : ndarray, shape (G, N, C, H, W)
+        Input data (finite).
+    w : ndarray, shape (G, F, C, HH, WW)
+        Filter weights (finite).
+    b : ndarray, shape (G, F)
+        Biases (finite).
+    conv_param : dict
+        As for :func:`conv_forward`, the same for every group.
+
+    Returns
+    -------
+    out : ndarray, shape (G, N, F, H_out, W_out)
+        ``out[g]`` is ``conv_forward(x[g], w[g], b[g], conv_param)[0]``.
+    cache : tuple
+        ``(x, w, b, conv_param)`` for :func:`conv_backward_groups`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`conv_forward`, and if x and w hold different numbers of groups.
+    """
+    x, w, b = _conv_inputs(x, w, b, groups=True)
+    return _grouped_conv_forward(x, w, b, conv_param), (x, w, b, conv_param)
 
 
 def conv_backward(dout, cache):
@@ -116,22 +140,90 @@ def conv_backward(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    x, w, _, conv_param = cache[:4]
-    x, w = _finite("x", x, 4), _finite("w", w, 4)
-    dout = _finite("dout", dout, 4)
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    stride, pad = _conv_geometry(conv_param)
-    _, _, H_out, W_out = conv_output_shape(x.shape, w.shape, stride, pad)
-    if dout.shape != (N, F, H_out, W_out):
-        raise ValueError(f"dout must have shape {(N, F, H_out, W_out)}, got {dout.shape}")
+    dout, x, w, stride, pad = _conv_backward_inputs(dout, cache, groups=False)
+    dx, dw, db = _grouped_conv_backward(dout[None], x[None], w[None], stride, pad)
+    return dx[0], dw[0], db[0]
 
-    dout_by_filter = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
+
+def conv_backward_groups(dout, cache):
+    """:func:`conv_backward` of G independent groups at once (see :func:`conv_forward_groups`).
+
+    Parameters
+    ----------
+    dout : ndarray, shape (G, N, F, H_out, W_out)
+        Upstream derivatives (finite).
+    cache : tuple
+        As returned by :func:`conv_forward_groups` (its first four entries
+        ``(x, w, b, conv_param)`` are read).
+
+    Returns
+    -------
+    dx : ndarray, shape (G, N, C, H, W)
+    dw : ndarray, shape (G, F, C, HH, WW)
+    db : ndarray, shape (G, F)
+        ``dx[g], dw[g], db[g]`` are the gradients of group ``g`` alone.
+    """
+    dout, x, w, stride, pad = _conv_backward_inputs(dout, cache, groups=True)
+    return _grouped_conv_backward(dout, x, w, stride, pad)
+
+
+def _conv_inputs(x, w, b, groups):
+    """``x, w, b`` as finite float64 arrays, with a leading group axis if ``groups``; their shapes
+    checked against each other (the geometry is checked with ``conv_param`` later)."""
+    lead = int(groups)
+    x, w, b = _finite("x", x, 4 + lead), _finite("w", w, 4 + lead), _finite("b", b, 1 + lead)
+    if b.shape != w.shape[:lead + 1]:
+        raise ValueError(f"b must have shape {'(G, F)' if groups else '(F,)'} = "
+                         f"{w.shape[:lead + 1]}, got {b.shape}")
+    _check_groups(x, w, lead)
+    return x, w, b
+
+
+def _conv_backward_inputs(dout, cache, groups):
+    """``(dout, x, w, stride, pad)`` from a backward call's arguments, checked as
+    :func:`_conv_inputs` checks the forward's."""
+    x, w, _, conv_param = cache[:4]
+    lead = int(groups)
+    x, w = _finite("x", x, 4 + lead), _finite("w", w, 4 + lead)
+    dout = _finite("dout", dout, 4 + lead)
+    _check_groups(x, w, lead)
+    stride, pad = _conv_geometry(conv_param)
+    want = x.shape[:lead] + conv_output_shape(x.shape[lead:], w.shape[lead:], stride, pad)
+    if dout.shape != want:
+        raise ValueError(f"dout must have shape {want}, got {dout.shape}")
+    return dout, x, w, stride, pad
+
+
+def _check_groups(x, w, lead):
+    if lead and x.shape[0] != w.shape[0]:
+        raise ValueError(f"x holds {x.shape[0]} groups but w holds {w.shape[0]}: one w per x")
+
+
+def _grouped_conv_forward(x, w, b, conv_param):
+    """The convolution of checked ``x (G, N, C, H, W)``, ``w (G, F, C, HH, WW)``, ``b (G, F)``."""
+    G, F, C, HH, WW = w.shape
+    stride, pad = _conv_geometry(conv_param)
+    N, _, H_out, W_out = conv_output_shape(x.shape[1:], w.shape[1:], stride, pad)
+    windows = _windows(x, HH, WW, stride, pad, H_out, W_out)
+    # rows[g, n, 0, r, s] lists window (r, s) in the order of w[g, f].ravel(): one row per output
+    # pixel, paired with every filter of its own group by broadcasting.
+    rows = windows.transpose(0, 1, 3, 4, 2, 5, 6).reshape(G, N, 1, H_out, W_out, C * HH * WW)
+    return exact_dot(rows, w.reshape(G, 1, F, 1, 1, C * HH * WW), bias=b.reshape(G, 1, F, 1, 1))
+
+
+def _grouped_conv_backward(dout, x, w, stride, pad):
+    """``(dx, dw, db)`` of checked ``dout (G, N, F, H_out, W_out)``, ``x (G, N, C, H, W)`` and
+    ``w (G, F, C, HH, WW)``."""
+    G, N, F, H_out, W_out = dout.shape
+    _, _, C, HH, WW = w.shape
+    positions = N * H_out * W_out
+    dout_by_filter = dout.transpose(0, 2, 1, 3, 4).reshape(G, F, positions)
     db = exact_dot(dout_by_filter)
-    # dw[f, c, i, j] pairs dout[:, f] with the input pixel every output position reads at (i, j).
-    cols = _windows(x, HH, WW, stride, pad, H_out, W_out).transpose(1, 4, 5, 0, 2, 3)
-    dw = exact_dot(dout_by_filter.reshape(F, 1, 1, 1, N * H_out * W_out),
-                   cols.reshape(1, C, HH, WW, N * H_out * W_out))
+    # dw[g, f, c, i, j] pairs dout[g, :, f] with the input pixel every output position reads at
+    # (i, j).
+    cols = _windows(x, HH, WW, stride, pad, H_out, W_out).transpose(0, 2, 5, 6, 1, 3, 4)
+    dw = exact_dot(dout_by_filter.reshape(G, F, 1, 1, 1, positions),
+                   cols.reshape(G, 1, C, HH, WW, positions))
     dx = _conv_input_gradient(dout, w, x.shape, stride, pad)
     return dx, dw, db
 
@@ -195,17 +287,32 @@ def exact_dot(a, b=None, bias=None):
                          "exactly")
     out = np.empty(shape[:-1])
     bias = np.zeros(shape[:-1]) if bias is None else np.broadcast_to(bias, shape[:-1])
-    step = max(1, _CHUNK_TERMS // max(1, math.prod(shape[1:])))
-    for start in range(0, shape[0], step):
-        lead = slice(start, start + step)
-        out[lead] = _exact_dot_chunk(_leading(a, lead), None if b is None else _leading(b, lead),
-                                     bias[lead])
+    _dot_into(out, a, b, bias, shape[-1])
     return out
 
 
+def _dot_into(out, a, b, bias, terms):
+    """Fill ``out`` with :func:`exact_dot` of ``a``, ``b`` and ``bias``, a few indices of its first
+    axis at a time, so that no chunk's term arrays exceed about ``_CHUNK_TERMS`` values; where one
+    index alone holds more (a few large groups), each index is split along the next axis."""
+    per_index = math.prod(out.shape[1:]) * terms
+    if per_index > _CHUNK_TERMS and out.ndim > 1:
+        for index in range(out.shape[0]):
+            _dot_into(out[index], _leading(a, index), None if b is None else _leading(b, index),
+                      bias[index], terms)
+        return
+    step = max(1, _CHUNK_TERMS // max(1, per_index))
+    for start in range(0, out.shape[0], step):
+        lead = slice(start, start + step)
+        out[lead] = _exact_dot_chunk(_leading(a, lead), None if b is None else _leading(b, lead),
+                                     bias[lead])
+
+
 def _leading(array, lead):
-    """``array[lead]``, or ``array`` itself where its first axis is broadcast."""
-    return array if array.shape[0] == 1 else array[lead]
+    """``array[lead]`` along a first axis that may be broadcast (of length 1)."""
+    if array.shape[0] == 1:
+        return array if isinstance(lead, slice) else array[0]
+    return array[lead]
 
 
 def _exact_dot_chunk(a, b, bias):
@@ -347,17 +454,17 @@ def _conv_geometry(conv_param):
 
 
 def _windows(x, HH, WW, stride, pad, H_out, W_out):
-    """View ``(N, C, H_out, W_out, HH, WW)`` of every window of the zero-padded ``x``."""
+    """View ``(..., H_out, W_out, HH, WW)`` of every window of ``x (..., H, W)``, zero-padded."""
     (pad_h, pad_w), (stride_h, stride_w) = pad, stride
-    x_pad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
+    x_pad = np.pad(x, ((0, 0),) * (x.ndim - 2) + ((pad_h, pad_h), (pad_w, pad_w)))
     return window_view(x_pad, HH, WW, stride_h, stride_w, H_out, W_out)
 
 
 def _zero_extended(a):
-    """``a (N, C, H, W)`` with one more row and column of zeros: the slot that padded taps read."""
-    N, C, H, W = a.shape
-    extended = np.zeros((N, C, H + 1, W + 1))
-    extended[:, :, :H, :W] = a
+    """``a (..., H, W)`` with one more row and column of zeros: the slot that padded taps read."""
+    *lead, H, W = a.shape
+    extended = np.zeros((*lead, H + 1, W + 1))
+    extended[..., :H, :W] = a
     return extended
 
 
@@ -381,18 +488,19 @@ def _taps(size, kernel, stride, pad, out_size):
 
 
 def _conv_input_gradient(dout, w, x_shape, stride, pad):
-    """dx of a convolution: ``dx[n, c, h, w]`` sums ``w[f, c, i, j] * dout[n, f, r, s]`` over every
-    filter and every window ``(r, s)`` that reads ``(h, w)`` through kernel offset ``(i, j)``."""
-    N, C, H, W = x_shape
-    F, _, HH, WW = w.shape
-    _, _, H_out, W_out = dout.shape
+    """dx of a grouped convolution: ``dx[g, n, c, h, w]`` sums ``w[g, f, c, i, j] *
+    dout[g, n, f, r, s]`` over every filter and every window ``(r, s)`` that reads ``(h, w)``
+    through kernel offset ``(i, j)``."""
+    G, N, C, H, W = x_shape
+    _, F, _, HH, WW = w.shape
+    H_out, W_out = dout.shape[-2:]
     (stride_h, stride_w), (pad_h, pad_w) = stride, pad
     i_h, r_h = _taps(H, HH, stride_h, pad_h, H_out)
     j_w, s_w = _taps(W, WW, stride_w, pad_w, W_out)
-    # Shapes (N, F, H, mh, W, mw) and (F, C, H, mh, W, mw); padded taps read a zero of dout.
-    upstream = _zero_extended(dout)[:, :, r_h[:, :, None, None], s_w[None, None, :, :]]
-    weights = w[:, :, i_h[:, :, None, None], j_w[None, None, :, :]]
+    # Shapes (G, N, F, H, mh, W, mw) and (G, F, C, H, mh, W, mw); padded taps read a zero of dout.
+    upstream = _zero_extended(dout)[..., r_h[:, :, None, None], s_w[None, None, :, :]]
+    weights = w[..., i_h[:, :, None, None], j_w[None, None, :, :]]
     terms = F * r_h.shape[1] * s_w.shape[1]
-    upstream = upstream.transpose(0, 2, 4, 1, 3, 5).reshape(N, 1, H, W, terms)
-    weights = weights.transpose(1, 2, 4, 0, 3, 5).reshape(1, C, H, W, terms)
+    upstream = upstream.transpose(0, 1, 3, 5, 2, 4, 6).reshape(G, N, 1, H, W, terms)
+    weights = weights.transpose(0, 2, 3, 5, 1, 4, 6).reshape(G, 1, C, H, W, terms)
     return exact_dot(upstream, weights)
