@@ -7,10 +7,12 @@ ties to even): the result depends on the input values alone, so expected outputs
 are byte-identical on every machine and for every order of the terms.
 
 How: each product ``a*b`` is split without error into ``hi + lo`` (Dekker's TwoProduct with
-Veltkamp's splitting, vectorised in NumPy), and the terms of one output element are summed
-exactly by a tree of error-free additions (TwoSum, vectorised over the output elements) and
-rounded once; the rare element whose exact sum lies too near a rounding boundary for the tree's
-error bound to tell is summed again by ``math.fsum`` (correctly rounded too). TwoProduct is
+Veltkamp's splitting, vectorised in NumPy); the high parts of one output element are summed by a
+tree of error-free additions (TwoSum, vectorised over the output elements), which leaves their
+exact sum as one float plus small errors, and the errors and the low parts are added in floating
+point, whose error bound tells when the one rounding is the correct one; the rare element whose
+exact sum lies too near a rounding boundary for that bound to tell is summed again by
+``math.fsum`` (correctly rounded too). TwoProduct is
 error-free when none of its steps overflows or underflows, which holds when ``|a|, |b| <= 2**990``
 and every nonzero product has ``2**-900 <= |a*b| <= 2**1000`` (the sum then cannot overflow
 either, for fewer than 2**22 terms). An output element with a term outside that range is summed
@@ -53,8 +55,9 @@ _SPLIT_MAX = 2.0 ** 990
 _PRODUCT_MIN = 2.0 ** -900
 _TERM_MAX = 2.0 ** 1000
 _MAX_TERMS = 2 ** 22
-# Products computed at a time: bounds the memory of the term arrays on large problems.
-_CHUNK_TERMS = 1 << 20
+# Products computed at a time: bounds the memory of the term arrays on large problems, and keeps
+# them (1 MB each) in the processor's caches through the dozen passes made over them.
+_CHUNK_TERMS = 1 << 17
 _LEAST_SUBNORMAL = 5e-324
 
 
@@ -208,7 +211,7 @@ def _grouped_conv_forward(x, w, b, conv_param):
     # rows[g, n, 0, r, s] lists window (r, s) in the order of w[g, f].ravel(): one row per output
     # pixel, paired with every filter of its own group by broadcasting.
     rows = windows.transpose(0, 1, 3, 4, 2, 5, 6).reshape(G, N, 1, H_out, W_out, C * HH * WW)
-    return exact_dot(rows, w.reshape(G, 1, F, 1, 1, C * HH * WW), bias=b.reshape(G, 1, F, 1, 1))
+    return _grouped_dot(rows, w.reshape(G, 1, F, 1, 1, C * HH * WW), bias=b.reshape(G, 1, F, 1, 1))
 
 
 def _grouped_conv_backward(dout, x, w, stride, pad):
@@ -218,14 +221,27 @@ def _grouped_conv_backward(dout, x, w, stride, pad):
     _, _, C, HH, WW = w.shape
     positions = N * H_out * W_out
     dout_by_filter = dout.transpose(0, 2, 1, 3, 4).reshape(G, F, positions)
-    db = exact_dot(dout_by_filter)
+    db = _grouped_dot(dout_by_filter)
     # dw[g, f, c, i, j] pairs dout[g, :, f] with the input pixel every output position reads at
     # (i, j).
     cols = _windows(x, HH, WW, stride, pad, H_out, W_out).transpose(0, 2, 5, 6, 1, 3, 4)
-    dw = exact_dot(dout_by_filter.reshape(G, F, 1, 1, 1, positions),
-                   cols.reshape(G, 1, C, HH, WW, positions))
+    dw = _grouped_dot(dout_by_filter.reshape(G, F, 1, 1, 1, positions),
+                      cols.reshape(G, 1, C, HH, WW, positions))
     dx = _conv_input_gradient(dout, w, x.shape, stride, pad)
     return dx, dw, db
+
+
+def _grouped_dot(a, b=None, bias=None):
+    """:func:`exact_dot` of ``a``, ``b`` and ``bias`` whose first axis is the group:
+    ``(G, ..., T) -> (G, ...)``.
+
+    Computed with the groups as the last axis of the results: the broadcast products then run in
+    loops as long as there are groups, where the other axes of a small problem hold a few
+    elements each (on such arrays NumPy's cost per loop, not per element, dominates).
+    """
+    out = exact_dot(np.moveaxis(a, 0, -2), None if b is None else np.moveaxis(b, 0, -2),
+                    bias=None if bias is None else np.moveaxis(bias, 0, -1))
+    return np.ascontiguousarray(np.moveaxis(out, -1, 0))
 
 
 def max_pool_backward(dout, cache):
@@ -317,71 +333,82 @@ def _leading(array, lead):
 
 def _exact_dot_chunk(a, b, bias):
     shape = np.broadcast_shapes(a.shape, a.shape if b is None else b.shape)
-    T, count = shape[-1], math.prod(shape[:-1])
+    T, results = shape[-1], shape[:-1]
+    count = math.prod(results)
+    # Terms first, (term, result): every step of the sums below is then one contiguous operation
+    # over all results, however few terms each has. Row T holds the bias.
+    terms = np.empty((T + 1,) + results)
+    terms[T] = bias
+    a_first = _terms_first(a)
     if b is None:
-        parts = [a]
-        unsafe = ~(np.abs(a) <= _TERM_MAX)
+        terms[:T] = a_first
+        lows = np.empty((0,) + results)
+        unsafe = ~(np.abs(a_first) <= _TERM_MAX)
     else:
-        hi, lo = _two_product(a, b)
-        parts = [hi, lo]
-        unsafe = _outside_exact_range(a, b, hi)
-    unsafe_rows = np.broadcast_to(unsafe, shape).any(axis=-1).ravel()
-    unsafe_rows |= ~(np.abs(bias) <= _TERM_MAX).ravel()
-    # One row per result: its terms, then its bias; each row is rounded once. Rows outside the
-    # fast range are summed as Fractions instead (zeros here keep the sums from overflowing).
-    terms = np.empty((count, len(parts) * T + 1))
-    for k, part in enumerate(parts):
-        terms[:, k * T:(k + 1) * T] = np.broadcast_to(part, shape).reshape(count, T)
-    terms[:, -1] = bias.ravel()
-    terms[unsafe_rows] = 0.0
-    sums = _sum_rows(terms)
-    for row in np.flatnonzero(unsafe_rows):
-        where = np.unravel_index(row, shape[:-1])
-        sums[row] = _fraction_dot(np.broadcast_to(a, shape)[where],
-                                  None if b is None else np.broadcast_to(b, shape)[where],
-                                  float(bias[where]))
+        b_first = _terms_first(b)
+        lows = _two_product(a_first, b_first, out=terms[:T])
+        unsafe = _outside_exact_range(a_first, b_first, terms[:T])
+    unsafe_results = (np.broadcast_to(unsafe.any(axis=0), results).ravel()
+                      | ~(np.abs(bias) <= _TERM_MAX).ravel())
+    terms, lows = terms.reshape(T + 1, count), lows.reshape(len(lows), count)
+    # Each result is rounded once. Those outside the fast range are summed as Fractions instead
+    # (zeros here keep the sums from overflowing).
+    if unsafe_results.any():
+        terms[:, unsafe_results] = 0.0
+        lows[:, unsafe_results] = 0.0
+    sums = _sum_terms(terms, lows)
+    for result in np.flatnonzero(unsafe_results):
+        where = np.unravel_index(result, results)
+        sums[result] = _fraction_dot(np.broadcast_to(a, shape)[where],
+                                     None if b is None else np.broadcast_to(b, shape)[where],
+                                     float(bias[where]))
     sums += 0.0  # -0.0 + 0.0 is +0.0: an exact zero has one spelling
-    return sums.reshape(shape[:-1])
+    return sums.reshape(results)
 
 
-def _sum_rows(terms):
-    """The correctly rounded sum of every row of the 2-D ``terms`` (each term at most
-    ``_TERM_MAX`` in magnitude, fewer than ``_MAX_TERMS`` a row), in any order of its terms.
+def _terms_first(array):
+    """``array (..., T)`` as a C-contiguous ``(T, ...)``: so are the products made from it."""
+    return np.ascontiguousarray(np.moveaxis(array, -1, 0))
 
-    Vectorised over the rows: a tree of error-free additions (TwoSum) leaves each row's exact sum
-    as ``s + sum(errors)``; ``s`` plus the errors' float sum is then the correctly rounded result
-    unless the exact sum may lie on the other side of a rounding boundary, which the errors'
-    summation bound tells. Those rows (near ties, about one in ten million on random data, and
-    sums that cancel to a tie by construction) are summed again by ``math.fsum``.
+
+def _sum_terms(terms, lows):
+    """The correctly rounded sum of every column of ``terms (W, count)`` and ``lows (L, count)``
+    together (each term at most ``_TERM_MAX`` in magnitude, fewer than ``_MAX_TERMS`` a column),
+    in any order of its terms. ``lows`` are TwoProduct's low parts: each at most half an ulp of
+    its high part in ``terms``.
+
+    Vectorised over the columns: a tree of error-free additions (TwoSum) leaves each column's
+    exact sum of ``terms`` as ``s + sum(errors)``; ``s`` plus the float sum of the errors and the
+    low parts (all small) is then the correctly rounded result unless the exact sum may lie on
+    the other side of a rounding boundary, which that float sum's error bound tells. Those
+    columns (near ties, about one in ten million on random data, and sums that cancel to a tie
+    by construction) are summed again by ``math.fsum``.
     """
-    count, width = terms.shape
-    if width == 0:
-        return np.zeros(count)
-    level, errors = terms, []
-    while level.shape[1] > 1:
-        pairs = level.shape[1] // 2
-        total, error = _two_sum(level[:, 0:2 * pairs:2], level[:, 1:2 * pairs:2])
+    level, errors = terms, [lows]
+    while len(level) > 1:
+        half = len(level) // 2
+        total, error = _two_sum(level[:half], level[half:2 * half])
         errors.append(error)
-        level = np.concatenate([total, level[:, 2 * pairs:]], axis=1) if level.shape[1] % 2 \
-            else total
-    high = level[:, 0]
-    if not errors:
-        return high.copy()
-    errors = np.concatenate(errors, axis=1)
-    # The float sum of the m errors is within gamma(m - 1) * sum|errors| of their exact sum
-    # (any order); ``bound`` covers that twice over, and at least the least subnormal when any
-    # error is not zero (the product may underflow).
-    magnitude = np.abs(errors).sum(axis=1)
+        if len(level) % 2:  # the odd term out joins the first partial sum
+            total[0], carry = _two_sum(total[0], level[-1])
+            errors.append(carry[None])
+        level = total
+    high = level[0] + 0.0  # a copy: the fsum below reads the terms
+    # The float sum of the m errors and low parts is within gamma(m - 1) * their sum of
+    # magnitudes of their exact sum (any order); ``bound`` covers that twice over (m is less
+    # than the number of terms), and at least the least subnormal when any is not zero.
+    magnitude = sum(np.abs(e).sum(axis=0) for e in errors)
+    width = len(terms) + len(lows)
     bound = magnitude * (width * 2.0 ** -52) + np.where(magnitude > 0, _LEAST_SUBNORMAL, 0.0)
-    rounded, residue = _two_sum(high, errors.sum(axis=1))
+    rounded, residue = _two_sum(high, sum(e.sum(axis=0) for e in errors))
     # The exact sum is rounded + residue + d with |d| <= bound; it rounds to ``rounded`` when
     # that stays inside half the narrower gap to rounded's neighbours. gap - 2|residue| is exact
     # or within an ulp of a value of at least gap/2, so testing it against 4 * bound is safe.
     gap = np.minimum(np.nextafter(rounded, np.inf) - rounded,
                      rounded - np.nextafter(rounded, -np.inf))
     unsure = ~(gap - 2 * np.abs(residue) > 4 * bound)
-    for row in np.flatnonzero(unsure):
-        rounded[row] = math.fsum(terms[row].tolist())
+    for column in np.flatnonzero(unsure):
+        rounded[column] = math.fsum(terms[:, column].tolist() + lows[:, column].tolist())
     return rounded
 
 
@@ -400,30 +427,47 @@ def _split(a):
     return hi, a - hi
 
 
-def _two_product(a, b):
-    """Dekker: ``(hi, lo)`` with ``hi = fl(a*b)`` and ``hi + lo == a*b`` exactly in the safe range.
+def _two_product(a, b, out):
+    """Dekker: ``hi = fl(a*b)``, written to ``out``, and the returned ``lo`` with
+    ``hi + lo == a*b`` exactly in the safe range.
 
     The operands are split before broadcasting, so the splits cost no more than the inputs.
     """
     # Outside the safe range the results are discarded (Fractions take over): no warnings.
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        hi = a * b
+        hi = np.multiply(a, b, out=out)
         a_hi, a_lo = _split(a)
         b_hi, b_lo = _split(b)
-        lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return hi, lo
+        return ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
 def _outside_exact_range(a, b, hi):
     """Where TwoProduct may not be error-free: a split or product that may overflow, or a nonzero
-    product small enough that its low part could underflow."""
+    product small enough that its low part could underflow.
+
+    Decided from the operands' extreme magnitudes when they rule all of that out (the usual
+    case; a rounded product is monotonic in its operands), without a pass over the products.
+    """
+    ranges = [_magnitude_range(operand) for operand in (a, b)]
+    (a_min, a_max), (b_min, b_max) = ranges
+    if (max(a_max, b_max) <= _SPLIT_MAX and a_max * b_max <= _TERM_MAX
+            and a_min * b_min >= _PRODUCT_MIN):
+        return np.zeros((1,) * hi.ndim, dtype=bool)
     magnitude = np.abs(hi)
     unsafe = ~(magnitude <= _TERM_MAX)
     unsafe |= (magnitude < _PRODUCT_MIN) & (a != 0) & (b != 0)
-    for operand in (a, b):
-        if np.abs(operand).max(initial=0.0) > _SPLIT_MAX:
+    for operand, (_, largest) in zip((a, b), ranges):
+        if largest > _SPLIT_MAX:
             unsafe |= np.abs(operand) > _SPLIT_MAX
     return unsafe
+
+
+def _magnitude_range(a):
+    """The least nonzero ``|a|`` (inf if none) and the largest, as Python floats: their products
+    round to infinity or zero without a warning."""
+    magnitude = np.abs(a)
+    return (float(magnitude.min(initial=np.inf, where=magnitude > 0)),
+            float(magnitude.max(initial=0.0)))
 
 
 def _fraction_dot(a_row, b_row, bias):
@@ -503,4 +547,4 @@ def _conv_input_gradient(dout, w, x_shape, stride, pad):
     terms = F * r_h.shape[1] * s_w.shape[1]
     upstream = upstream.transpose(0, 1, 3, 5, 2, 4, 6).reshape(G, N, 1, H, W, terms)
     weights = weights.transpose(0, 2, 3, 5, 1, 4, 6).reshape(G, 1, C, H, W, terms)
-    return exact_dot(upstream, weights)
+    return _grouped_dot(upstream, weights)

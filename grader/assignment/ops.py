@@ -132,7 +132,8 @@ def _run_groups(op, arrays, params):
         out, _ = exact.conv_forward_groups(arrays["x"], arrays["w"], arrays["b"], params)
         return {"out": out}
     if op == "conv_backward":
-        _, cache = exact.conv_forward_groups(arrays["x"], arrays["w"], arrays["b"], params)
+        # The backward reads its cache's inputs alone: the forward's output is not computed.
+        cache = (arrays["x"], arrays["w"], arrays["b"], params)
         dx, dw, db = exact.conv_backward_groups(arrays["dout"], cache)
         return {"dx": dx, "dw": dw, "db": db}
     if op in ("maxpool_forward", "maxpool_backward"):
