@@ -393,7 +393,7 @@ def _sum_terms(terms, lows):
             total[0], carry = _two_sum(total[0], level[-1])
             errors.append(carry[None])
         level = total
-    high = level[0] + 0.0  # a copy: the fsum below reads the terms
+    high = level[0]
     # The float sum of the m errors and low parts is within gamma(m - 1) * their sum of
     # magnitudes of their exact sum (any order); ``bound`` covers that twice over (m is less
     # than the number of terms), and at least the least subnormal when any is not zero.
