@@ -7,10 +7,12 @@ ties to even): the result depends on the input values alone, so expected outputs
 are byte-identical on every machine and for every order of the terms.
 
 How: each product ``a*b`` is split without error into ``hi + lo`` (Dekker's TwoProduct with
-Veltkamp's splitting, vectorised in NumPy), and the terms of one output element are summed
-exactly by a tree of error-free additions (TwoSum, vectorised over the output elements) and
-rounded once; the rare element whose exact sum lies too near a rounding boundary for the tree's
-error bound to tell is summed again by ``math.fsum`` (correctly rounded too). TwoProduct is
+Veltkamp's splitting, vectorised in NumPy); the high parts of one output element are summed by a
+tree of error-free additions (TwoSum, vectorised over the output elements), which leaves their
+exact sum as one float plus small errors, and the errors and the low parts are added in floating
+point, whose error bound tells when the one rounding is the correct one; the rare element whose
+exact sum lies too near a rounding boundary for that bound to tell is summed again by
+``math.fsum`` (correctly rounded too). TwoProduct is
 error-free when none of its steps overflows or underflows, which holds when ``|a|, |b| <= 2**990``
 and every nonzero product has ``2**-900 <= |a*b| <= 2**1000`` (the sum then cannot overflow
 either, for fewer than 2**22 terms). An output element with a term outside that range is summed
@@ -36,6 +38,8 @@ from .windows import as_float64, window_view
 __all__ = [
     "conv_forward",
     "conv_backward",
+    "conv_forward_groups",
+    "conv_backward_groups",
     "max_pool_forward",
     "max_pool_backward",
     "dropout_forward",
@@ -51,8 +55,9 @@ _SPLIT_MAX = 2.0 ** 990
 _PRODUCT_MIN = 2.0 ** -900
 _TERM_MAX = 2.0 ** 1000
 _MAX_TERMS = 2 ** 22
-# Products computed at a time: bounds the memory of the term arrays on large problems.
-_CHUNK_TERMS = 1 << 20
+# Products computed at a time: bounds the memory of the term arrays on large problems, and keeps
+# them (1 MB each) in the processor's caches through the dozen passes made over them.
+_CHUNK_TERMS = 1 << 17
 _LEAST_SUBNORMAL = 5e-324
 
 
@@ -84,19 +89,41 @@ def conv_forward(x, w, b, conv_param):
     ValueError
         If the shapes disagree, the output would be empty or an input is not finite.
     """
-    x = _finite("x", x, 4)
-    w = _finite("w", w, 4)
-    b = _finite("b", b, 1)
-    F, C, HH, WW = w.shape
-    if b.shape != (F,):
-        raise ValueError(f"b must have shape (F,) = ({F},), got {b.shape}")
-    stride, pad = _conv_geometry(conv_param)
-    N, _, H_out, W_out = conv_output_shape(x.shape, w.shape, stride, pad)
-    windows = _windows(x, HH, WW, stride, pad, H_out, W_out)
-    # rows[n, 0, r, s] lists window (r, s) in the order of w[f].ravel(): one row per output pixel.
-    rows = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N, 1, H_out, W_out, C * HH * WW)
-    out = exact_dot(rows, w.reshape(1, F, 1, 1, C * HH * WW), bias=b.reshape(1, F, 1, 1))
-    return out, (x, w, b, conv_param)
+    x, w, b = _conv_inputs(x, w, b, groups=False)
+    out = _grouped_conv_forward(x[None], w[None], b[None], conv_param)
+    return out[0], (x, w, b, conv_param)
+
+
+def conv_forward_groups(x, w, b, conv_param):
+    """:func:`conv_forward` of G independent groups at once, group ``g`` with its own ``x[g]``,
+    ``w[g]`` and ``b[g]``: the same bytes as G calls, at a fraction of the cost when the arrays
+    are small (NumPy's per-call overhead is paid once).
+
+    Parameters
+    ----------
+    x : ndarray, shape (G, N, C, H, W)
+        Input data (finite).
+    w : ndarray, shape (G, F, C, HH, WW)
+        Filter weights (finite).
+    b : ndarray, shape (G, F)
+        Biases (finite).
+    conv_param : dict
+        As for :func:`conv_forward`, the same for every group.
+
+    Returns
+    -------
+    out : ndarray, shape (G, N, F, H_out, W_out)
+        ``out[g]`` is ``conv_forward(x[g], w[g], b[g], conv_param)[0]``.
+    cache : tuple
+        ``(x, w, b, conv_param)`` for :func:`conv_backward_groups`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`conv_forward`, and if x and w hold different numbers of groups.
+    """
+    x, w, b = _conv_inputs(x, w, b, groups=True)
+    return _grouped_conv_forward(x, w, b, conv_param), (x, w, b, conv_param)
 
 
 def conv_backward(dout, cache):
@@ -116,24 +143,105 @@ def conv_backward(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    x, w, _, conv_param = cache[:4]
-    x, w = _finite("x", x, 4), _finite("w", w, 4)
-    dout = _finite("dout", dout, 4)
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    stride, pad = _conv_geometry(conv_param)
-    _, _, H_out, W_out = conv_output_shape(x.shape, w.shape, stride, pad)
-    if dout.shape != (N, F, H_out, W_out):
-        raise ValueError(f"dout must have shape {(N, F, H_out, W_out)}, got {dout.shape}")
+    dout, x, w, stride, pad = _conv_backward_inputs(dout, cache, groups=False)
+    dx, dw, db = _grouped_conv_backward(dout[None], x[None], w[None], stride, pad)
+    return dx[0], dw[0], db[0]
 
-    dout_by_filter = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
-    db = exact_dot(dout_by_filter)
-    # dw[f, c, i, j] pairs dout[:, f] with the input pixel every output position reads at (i, j).
-    cols = _windows(x, HH, WW, stride, pad, H_out, W_out).transpose(1, 4, 5, 0, 2, 3)
-    dw = exact_dot(dout_by_filter.reshape(F, 1, 1, 1, N * H_out * W_out),
-                   cols.reshape(1, C, HH, WW, N * H_out * W_out))
+
+def conv_backward_groups(dout, cache):
+    """:func:`conv_backward` of G independent groups at once (see :func:`conv_forward_groups`).
+
+    Parameters
+    ----------
+    dout : ndarray, shape (G, N, F, H_out, W_out)
+        Upstream derivatives (finite).
+    cache : tuple
+        As returned by :func:`conv_forward_groups` (its first four entries
+        ``(x, w, b, conv_param)`` are read).
+
+    Returns
+    -------
+    dx : ndarray, shape (G, N, C, H, W)
+    dw : ndarray, shape (G, F, C, HH, WW)
+    db : ndarray, shape (G, F)
+        ``dx[g], dw[g], db[g]`` are the gradients of group ``g`` alone.
+    """
+    dout, x, w, stride, pad = _conv_backward_inputs(dout, cache, groups=True)
+    return _grouped_conv_backward(dout, x, w, stride, pad)
+
+
+def _conv_inputs(x, w, b, groups):
+    """``x, w, b`` as finite float64 arrays, with a leading group axis if ``groups``; their shapes
+    checked against each other (the geometry is checked with ``conv_param`` later)."""
+    lead = int(groups)
+    x, w, b = _finite("x", x, 4 + lead), _finite("w", w, 4 + lead), _finite("b", b, 1 + lead)
+    if b.shape != w.shape[:lead + 1]:
+        raise ValueError(f"b must have shape {'(G, F)' if groups else '(F,)'} = "
+                         f"{w.shape[:lead + 1]}, got {b.shape}")
+    _check_groups(x, w, lead)
+    return x, w, b
+
+
+def _conv_backward_inputs(dout, cache, groups):
+    """``(dout, x, w, stride, pad)`` from a backward call's arguments, checked as
+    :func:`_conv_inputs` checks the forward's."""
+    x, w, _, conv_param = cache[:4]
+    lead = int(groups)
+    x, w = _finite("x", x, 4 + lead), _finite("w", w, 4 + lead)
+    dout = _finite("dout", dout, 4 + lead)
+    _check_groups(x, w, lead)
+    stride, pad = _conv_geometry(conv_param)
+    want = x.shape[:lead] + conv_output_shape(x.shape[lead:], w.shape[lead:], stride, pad)
+    if dout.shape != want:
+        raise ValueError(f"dout must have shape {want}, got {dout.shape}")
+    return dout, x, w, stride, pad
+
+
+def _check_groups(x, w, lead):
+    if lead and x.shape[0] != w.shape[0]:
+        raise ValueError(f"x holds {x.shape[0]} groups but w holds {w.shape[0]}: one w per x")
+
+
+def _grouped_conv_forward(x, w, b, conv_param):
+    """The convolution of checked ``x (G, N, C, H, W)``, ``w (G, F, C, HH, WW)``, ``b (G, F)``."""
+    G, F, C, HH, WW = w.shape
+    stride, pad = _conv_geometry(conv_param)
+    N, _, H_out, W_out = conv_output_shape(x.shape[1:], w.shape[1:], stride, pad)
+    windows = _windows(x, HH, WW, stride, pad, H_out, W_out)
+    # rows[g, n, 0, r, s] lists window (r, s) in the order of w[g, f].ravel(): one row per output
+    # pixel, paired with every filter of its own group by broadcasting.
+    rows = windows.transpose(0, 1, 3, 4, 2, 5, 6).reshape(G, N, 1, H_out, W_out, C * HH * WW)
+    return _grouped_dot(rows, w.reshape(G, 1, F, 1, 1, C * HH * WW), bias=b.reshape(G, 1, F, 1, 1))
+
+
+def _grouped_conv_backward(dout, x, w, stride, pad):
+    """``(dx, dw, db)`` of checked ``dout (G, N, F, H_out, W_out)``, ``x (G, N, C, H, W)`` and
+    ``w (G, F, C, HH, WW)``."""
+    G, N, F, H_out, W_out = dout.shape
+    _, _, C, HH, WW = w.shape
+    positions = N * H_out * W_out
+    dout_by_filter = dout.transpose(0, 2, 1, 3, 4).reshape(G, F, positions)
+    db = _grouped_dot(dout_by_filter)
+    # dw[g, f, c, i, j] pairs dout[g, :, f] with the input pixel every output position reads at
+    # (i, j).
+    cols = _windows(x, HH, WW, stride, pad, H_out, W_out).transpose(0, 2, 5, 6, 1, 3, 4)
+    dw = _grouped_dot(dout_by_filter.reshape(G, F, 1, 1, 1, positions),
+                      cols.reshape(G, 1, C, HH, WW, positions))
     dx = _conv_input_gradient(dout, w, x.shape, stride, pad)
     return dx, dw, db
+
+
+def _grouped_dot(a, b=None, bias=None):
+    """:func:`exact_dot` of ``a``, ``b`` and ``bias`` whose first axis is the group:
+    ``(G, ..., T) -> (G, ...)``.
+
+    Computed with the groups as the last axis of the results: the broadcast products then run in
+    loops as long as there are groups, where the other axes of a small problem hold a few
+    elements each (on such arrays NumPy's cost per loop, not per element, dominates).
+    """
+    out = exact_dot(np.moveaxis(a, 0, -2), None if b is None else np.moveaxis(b, 0, -2),
+                    bias=None if bias is None else np.moveaxis(bias, 0, -1))
+    return np.ascontiguousarray(np.moveaxis(out, -1, 0))
 
 
 def max_pool_backward(dout, cache):
@@ -195,86 +303,112 @@ def exact_dot(a, b=None, bias=None):
                          "exactly")
     out = np.empty(shape[:-1])
     bias = np.zeros(shape[:-1]) if bias is None else np.broadcast_to(bias, shape[:-1])
-    step = max(1, _CHUNK_TERMS // max(1, math.prod(shape[1:])))
-    for start in range(0, shape[0], step):
-        lead = slice(start, start + step)
-        out[lead] = _exact_dot_chunk(_leading(a, lead), None if b is None else _leading(b, lead),
-                                     bias[lead])
+    _dot_into(out, a, b, bias, shape[-1])
     return out
 
 
+def _dot_into(out, a, b, bias, terms):
+    """Fill ``out`` with :func:`exact_dot` of ``a``, ``b`` and ``bias``, a few indices of its first
+    axis at a time, so that no chunk's term arrays exceed about ``_CHUNK_TERMS`` values; where one
+    index alone holds more (a few large groups), each index is split along the next axis."""
+    per_index = math.prod(out.shape[1:]) * terms
+    if per_index > _CHUNK_TERMS and out.ndim > 1:
+        for index in range(out.shape[0]):
+            _dot_into(out[index], _leading(a, index), None if b is None else _leading(b, index),
+                      bias[index], terms)
+        return
+    step = max(1, _CHUNK_TERMS // max(1, per_index))
+    for start in range(0, out.shape[0], step):
+        lead = slice(start, start + step)
+        out[lead] = _exact_dot_chunk(_leading(a, lead), None if b is None else _leading(b, lead),
+                                     bias[lead])
+
+
 def _leading(array, lead):
-    """``array[lead]``, or ``array`` itself where its first axis is broadcast."""
-    return array if array.shape[0] == 1 else array[lead]
+    """``array[lead]`` along a first axis that may be broadcast (of length 1)."""
+    if array.shape[0] == 1:
+        return array if isinstance(lead, slice) else array[0]
+    return array[lead]
 
 
 def _exact_dot_chunk(a, b, bias):
     shape = np.broadcast_shapes(a.shape, a.shape if b is None else b.shape)
-    T, count = shape[-1], math.prod(shape[:-1])
+    T, results = shape[-1], shape[:-1]
+    count = math.prod(results)
+    # Terms first, (term, result): every step of the sums below is then one contiguous operation
+    # over all results, however few terms each has. Row T holds the bias.
+    terms = np.empty((T + 1,) + results)
+    terms[T] = bias
+    a_first = _terms_first(a)
     if b is None:
-        parts = [a]
-        unsafe = ~(np.abs(a) <= _TERM_MAX)
+        terms[:T] = a_first
+        lows = np.empty((0,) + results)
+        unsafe = ~(np.abs(a_first) <= _TERM_MAX)
     else:
-        hi, lo = _two_product(a, b)
-        parts = [hi, lo]
-        unsafe = _outside_exact_range(a, b, hi)
-    unsafe_rows = np.broadcast_to(unsafe, shape).any(axis=-1).ravel()
-    unsafe_rows |= ~(np.abs(bias) <= _TERM_MAX).ravel()
-    # One row per result: its terms, then its bias; each row is rounded once. Rows outside the
-    # fast range are summed as Fractions instead (zeros here keep the sums from overflowing).
-    terms = np.empty((count, len(parts) * T + 1))
-    for k, part in enumerate(parts):
-        terms[:, k * T:(k + 1) * T] = np.broadcast_to(part, shape).reshape(count, T)
-    terms[:, -1] = bias.ravel()
-    terms[unsafe_rows] = 0.0
-    sums = _sum_rows(terms)
-    for row in np.flatnonzero(unsafe_rows):
-        where = np.unravel_index(row, shape[:-1])
-        sums[row] = _fraction_dot(np.broadcast_to(a, shape)[where],
-                                  None if b is None else np.broadcast_to(b, shape)[where],
-                                  float(bias[where]))
+        b_first = _terms_first(b)
+        lows = _two_product(a_first, b_first, out=terms[:T])
+        unsafe = _outside_exact_range(a_first, b_first, terms[:T])
+    unsafe_results = (np.broadcast_to(unsafe.any(axis=0), results).ravel()
+                      | ~(np.abs(bias) <= _TERM_MAX).ravel())
+    terms, lows = terms.reshape(T + 1, count), lows.reshape(len(lows), count)
+    # Each result is rounded once. Those outside the fast range are summed as Fractions instead
+    # (zeros here keep the sums from overflowing).
+    if unsafe_results.any():
+        terms[:, unsafe_results] = 0.0
+        lows[:, unsafe_results] = 0.0
+    sums = _sum_terms(terms, lows)
+    for result in np.flatnonzero(unsafe_results):
+        where = np.unravel_index(result, results)
+        sums[result] = _fraction_dot(np.broadcast_to(a, shape)[where],
+                                     None if b is None else np.broadcast_to(b, shape)[where],
+                                     float(bias[where]))
     sums += 0.0  # -0.0 + 0.0 is +0.0: an exact zero has one spelling
-    return sums.reshape(shape[:-1])
+    return sums.reshape(results)
 
 
-def _sum_rows(terms):
-    """The correctly rounded sum of every row of the 2-D ``terms`` (each term at most
-    ``_TERM_MAX`` in magnitude, fewer than ``_MAX_TERMS`` a row), in any order of its terms.
+def _terms_first(array):
+    """``array (..., T)`` as a C-contiguous ``(T, ...)``: so are the products made from it."""
+    return np.ascontiguousarray(np.moveaxis(array, -1, 0))
 
-    Vectorised over the rows: a tree of error-free additions (TwoSum) leaves each row's exact sum
-    as ``s + sum(errors)``; ``s`` plus the errors' float sum is then the correctly rounded result
-    unless the exact sum may lie on the other side of a rounding boundary, which the errors'
-    summation bound tells. Those rows (near ties, about one in ten million on random data, and
-    sums that cancel to a tie by construction) are summed again by ``math.fsum``.
+
+def _sum_terms(terms, lows):
+    """The correctly rounded sum of every column of ``terms (W, count)`` and ``lows (L, count)``
+    together (each term at most ``_TERM_MAX`` in magnitude, fewer than ``_MAX_TERMS`` a column),
+    in any order of its terms. ``lows`` are TwoProduct's low parts: each at most half an ulp of
+    its high part in ``terms``.
+
+    Vectorised over the columns: a tree of error-free additions (TwoSum) leaves each column's
+    exact sum of ``terms`` as ``s + sum(errors)``; ``s`` plus the float sum of the errors and the
+    low parts (all small) is then the correctly rounded result unless the exact sum may lie on
+    the other side of a rounding boundary, which that float sum's error bound tells. Those
+    columns (near ties, about one in ten million on random data, and sums that cancel to a tie
+    by construction) are summed again by ``math.fsum``.
     """
-    count, width = terms.shape
-    if width == 0:
-        return np.zeros(count)
-    level, errors = terms, []
-    while level.shape[1] > 1:
-        pairs = level.shape[1] // 2
-        total, error = _two_sum(level[:, 0:2 * pairs:2], level[:, 1:2 * pairs:2])
+    level, errors = terms, [lows]
+    while len(level) > 1:
+        half = len(level) // 2
+        total, error = _two_sum(level[:half], level[half:2 * half])
         errors.append(error)
-        level = np.concatenate([total, level[:, 2 * pairs:]], axis=1) if level.shape[1] % 2 \
-            else total
-    high = level[:, 0]
-    if not errors:
-        return high.copy()
-    errors = np.concatenate(errors, axis=1)
-    # The float sum of the m errors is within gamma(m - 1) * sum|errors| of their exact sum
-    # (any order); ``bound`` covers that twice over, and at least the least subnormal when any
-    # error is not zero (the product may underflow).
-    magnitude = np.abs(errors).sum(axis=1)
+        if len(level) % 2:  # the odd term out joins the first partial sum
+            total[0], carry = _two_sum(total[0], level[-1])
+            errors.append(carry[None])
+        level = total
+    high = level[0]
+    # The float sum of the m errors and low parts is within gamma(m - 1) * their sum of
+    # magnitudes of their exact sum (any order); ``bound`` covers that twice over (m is less
+    # than the number of terms), and at least the least subnormal when any is not zero.
+    magnitude = sum(np.abs(e).sum(axis=0) for e in errors)
+    width = len(terms) + len(lows)
     bound = magnitude * (width * 2.0 ** -52) + np.where(magnitude > 0, _LEAST_SUBNORMAL, 0.0)
-    rounded, residue = _two_sum(high, errors.sum(axis=1))
+    rounded, residue = _two_sum(high, sum(e.sum(axis=0) for e in errors))
     # The exact sum is rounded + residue + d with |d| <= bound; it rounds to ``rounded`` when
     # that stays inside half the narrower gap to rounded's neighbours. gap - 2|residue| is exact
     # or within an ulp of a value of at least gap/2, so testing it against 4 * bound is safe.
     gap = np.minimum(np.nextafter(rounded, np.inf) - rounded,
                      rounded - np.nextafter(rounded, -np.inf))
     unsure = ~(gap - 2 * np.abs(residue) > 4 * bound)
-    for row in np.flatnonzero(unsure):
-        rounded[row] = math.fsum(terms[row].tolist())
+    for column in np.flatnonzero(unsure):
+        rounded[column] = math.fsum(terms[:, column].tolist() + lows[:, column].tolist())
     return rounded
 
 
@@ -293,30 +427,47 @@ def _split(a):
     return hi, a - hi
 
 
-def _two_product(a, b):
-    """Dekker: ``(hi, lo)`` with ``hi = fl(a*b)`` and ``hi + lo == a*b`` exactly in the safe range.
+def _two_product(a, b, out):
+    """Dekker: ``hi = fl(a*b)``, written to ``out``, and the returned ``lo`` with
+    ``hi + lo == a*b`` exactly in the safe range.
 
     The operands are split before broadcasting, so the splits cost no more than the inputs.
     """
     # Outside the safe range the results are discarded (Fractions take over): no warnings.
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        hi = a * b
+        hi = np.multiply(a, b, out=out)
         a_hi, a_lo = _split(a)
         b_hi, b_lo = _split(b)
-        lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return hi, lo
+        return ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
 def _outside_exact_range(a, b, hi):
     """Where TwoProduct may not be error-free: a split or product that may overflow, or a nonzero
-    product small enough that its low part could underflow."""
+    product small enough that its low part could underflow.
+
+    Decided from the operands' extreme magnitudes when they rule all of that out (the usual
+    case; a rounded product is monotonic in its operands), without a pass over the products.
+    """
+    ranges = [_magnitude_range(operand) for operand in (a, b)]
+    (a_min, a_max), (b_min, b_max) = ranges
+    if (max(a_max, b_max) <= _SPLIT_MAX and a_max * b_max <= _TERM_MAX
+            and a_min * b_min >= _PRODUCT_MIN):
+        return np.zeros((1,) * hi.ndim, dtype=bool)
     magnitude = np.abs(hi)
     unsafe = ~(magnitude <= _TERM_MAX)
     unsafe |= (magnitude < _PRODUCT_MIN) & (a != 0) & (b != 0)
-    for operand in (a, b):
-        if np.abs(operand).max(initial=0.0) > _SPLIT_MAX:
+    for operand, (_, largest) in zip((a, b), ranges):
+        if largest > _SPLIT_MAX:
             unsafe |= np.abs(operand) > _SPLIT_MAX
     return unsafe
+
+
+def _magnitude_range(a):
+    """The least nonzero ``|a|`` (inf if none) and the largest, as Python floats: their products
+    round to infinity or zero without a warning."""
+    magnitude = np.abs(a)
+    return (float(magnitude.min(initial=np.inf, where=magnitude > 0)),
+            float(magnitude.max(initial=0.0)))
 
 
 def _fraction_dot(a_row, b_row, bias):
@@ -347,17 +498,17 @@ def _conv_geometry(conv_param):
 
 
 def _windows(x, HH, WW, stride, pad, H_out, W_out):
-    """View ``(N, C, H_out, W_out, HH, WW)`` of every window of the zero-padded ``x``."""
+    """View ``(..., H_out, W_out, HH, WW)`` of every window of ``x (..., H, W)``, zero-padded."""
     (pad_h, pad_w), (stride_h, stride_w) = pad, stride
-    x_pad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
+    x_pad = np.pad(x, ((0, 0),) * (x.ndim - 2) + ((pad_h, pad_h), (pad_w, pad_w)))
     return window_view(x_pad, HH, WW, stride_h, stride_w, H_out, W_out)
 
 
 def _zero_extended(a):
-    """``a (N, C, H, W)`` with one more row and column of zeros: the slot that padded taps read."""
-    N, C, H, W = a.shape
-    extended = np.zeros((N, C, H + 1, W + 1))
-    extended[:, :, :H, :W] = a
+    """``a (..., H, W)`` with one more row and column of zeros: the slot that padded taps read."""
+    *lead, H, W = a.shape
+    extended = np.zeros((*lead, H + 1, W + 1))
+    extended[..., :H, :W] = a
     return extended
 
 
@@ -381,18 +532,19 @@ def _taps(size, kernel, stride, pad, out_size):
 
 
 def _conv_input_gradient(dout, w, x_shape, stride, pad):
-    """dx of a convolution: ``dx[n, c, h, w]`` sums ``w[f, c, i, j] * dout[n, f, r, s]`` over every
-    filter and every window ``(r, s)`` that reads ``(h, w)`` through kernel offset ``(i, j)``."""
-    N, C, H, W = x_shape
-    F, _, HH, WW = w.shape
-    _, _, H_out, W_out = dout.shape
+    """dx of a grouped convolution: ``dx[g, n, c, h, w]`` sums ``w[g, f, c, i, j] *
+    dout[g, n, f, r, s]`` over every filter and every window ``(r, s)`` that reads ``(h, w)``
+    through kernel offset ``(i, j)``."""
+    G, N, C, H, W = x_shape
+    _, F, _, HH, WW = w.shape
+    H_out, W_out = dout.shape[-2:]
     (stride_h, stride_w), (pad_h, pad_w) = stride, pad
     i_h, r_h = _taps(H, HH, stride_h, pad_h, H_out)
     j_w, s_w = _taps(W, WW, stride_w, pad_w, W_out)
-    # Shapes (N, F, H, mh, W, mw) and (F, C, H, mh, W, mw); padded taps read a zero of dout.
-    upstream = _zero_extended(dout)[:, :, r_h[:, :, None, None], s_w[None, None, :, :]]
-    weights = w[:, :, i_h[:, :, None, None], j_w[None, None, :, :]]
+    # Shapes (G, N, F, H, mh, W, mw) and (G, F, C, H, mh, W, mw); padded taps read a zero of dout.
+    upstream = _zero_extended(dout)[..., r_h[:, :, None, None], s_w[None, None, :, :]]
+    weights = w[..., i_h[:, :, None, None], j_w[None, None, :, :]]
     terms = F * r_h.shape[1] * s_w.shape[1]
-    upstream = upstream.transpose(0, 2, 4, 1, 3, 5).reshape(N, 1, H, W, terms)
-    weights = weights.transpose(1, 2, 4, 0, 3, 5).reshape(1, C, H, W, terms)
-    return exact_dot(upstream, weights)
+    upstream = upstream.transpose(0, 1, 3, 5, 2, 4, 6).reshape(G, N, 1, H, W, terms)
+    weights = weights.transpose(0, 2, 3, 5, 1, 4, 6).reshape(G, 1, C, H, W, terms)
+    return _grouped_dot(upstream, weights)

@@ -7,13 +7,14 @@ def window_view(x, window_h, window_w, stride_h, stride_w, H_out, W_out):
     """Read-only view of shape ``(N, C, H_out, W_out, window_h, window_w)`` over ``x (N, C, H, W)``.
 
     ``view[n, c, i, j]`` is the window whose top-left corner is ``x[n, c, i*stride_h, j*stride_w]``.
-    No data is copied.
+    Any leading axes are kept the same way: ``x (G, N, C, H, W)`` gives ``(G, N, C, H_out, W_out,
+    window_h, window_w)``. No data is copied.
     """
-    sN, sC, sH, sW = x.strides
+    *lead_strides, sH, sW = x.strides
     return as_strided(
         x,
-        shape=(x.shape[0], x.shape[1], H_out, W_out, window_h, window_w),
-        strides=(sN, sC, sH * stride_h, sW * stride_w, sH, sW),
+        shape=(*x.shape[:-2], H_out, W_out, window_h, window_w),
+        strides=(*lead_strides, sH * stride_h, sW * stride_w, sH, sW),
         writeable=False,
     )
 

@@ -265,6 +265,101 @@ def test_an_exact_zero_is_positive_zero():
         assert not np.signbit(a).any() and not a.any()
 
 
+def test_products_against_fractions_at_every_width():
+    """exact_dot(a, b, bias) against rational arithmetic on rows of every width from 1 to 79,
+    magnitudes spread over 2**-70..2**70, with a pair of products that nearly cancel in a third
+    of the rows: the high parts, the low parts and the bias rounded once together."""
+    rng = np.random.default_rng(7)
+    for width in range(1, 80):
+        a = rng.standard_normal((30, width)) * 2.0 ** rng.integers(-70, 71, (30, width))
+        b = rng.standard_normal((30, width)) * 2.0 ** rng.integers(-70, 71, (30, width))
+        if width > 1:
+            a[1::3, 1], b[1::3, 1] = -a[1::3, 0], b[1::3, 0] * (1 + EPS)
+        bias = rng.standard_normal(30) * 2.0 ** rng.integers(-70, 71, 30)
+        want = [float(sum((Fraction(u) * Fraction(v) for u, v in zip(row_a, row_b)),
+                          Fraction(c))) + 0.0
+                for row_a, row_b, c in zip(a.tolist(), b.tolist(), bias.tolist())]
+        assert_same_bytes(exact.exact_dot(a, b, bias=bias), want)
+
+
+# --------------------------------------------------------------------------------------------------
+# Grouped convolutions: each group its own convolution, byte for byte
+# --------------------------------------------------------------------------------------------------
+
+GROUPS = 3
+
+
+def group_inputs(seed, x_shape, w_shape, stride, pad, kind, groups=GROUPS):
+    """x, w, b and dout of ``groups`` groups, each drawn on its own as conv_inputs draws them."""
+    rng = np.random.default_rng(seed)
+    out_shape = reference.conv_output_shape(x_shape, w_shape, stride, pad)
+    per_group = [conv_inputs(rng, x_shape, w_shape, kind) + (rng.standard_normal(out_shape),)
+                 for _ in range(groups)]
+    shapes = (x_shape, w_shape, w_shape[:1], out_shape)
+    return tuple(np.array([arrays[k] for arrays in per_group]).reshape((groups,) + shape)
+                 for k, shape in enumerate(shapes))
+
+
+def grouped(x, w, b, dout, stride, pad):
+    out, cache = exact.conv_forward_groups(x, w, b, {"stride": stride, "pad": pad})
+    return (out, *exact.conv_backward_groups(dout, cache))
+
+
+@pytest.mark.parametrize("kind", ["normal", "spread", "cancel"])
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES.values(),
+                         ids=CONV_CASES.keys())
+def test_grouped_conv_is_each_group_s_own_conv(x_shape, w_shape, stride, pad, kind):
+    """Group g of the grouped layers gives the bytes conv_forward and conv_backward give on group
+    g's arrays alone; the groups' data differ, so pairing one group's x with another's w or
+    dout would show."""
+    x, w, b, dout = group_inputs(sum(x_shape) + len(kind), x_shape, w_shape, stride, pad, kind)
+    results = grouped(x, w, b, dout, stride, pad)
+    for g in range(GROUPS):
+        for got, want in zip(results, run_exact(x[g], w[g], b[g], dout[g], stride, pad)):
+            assert_same_bytes(got[g], want)
+    for result in results:  # the groups' results differ, where not zero by construction
+        assert not result[0].any() or not np.array_equal(result[0], result[1])
+
+
+def test_one_group_and_no_groups():
+    x_shape, w_shape, stride, pad = CONV_CASES["stride_and_pad_pairs"]
+    x, w, b, dout = group_inputs(4, x_shape, w_shape, stride, pad, "spread", groups=1)
+    for got, want in zip(grouped(x, w, b, dout, stride, pad),
+                         run_exact(x[0], w[0], b[0], dout[0], stride, pad)):
+        assert_same_bytes(got, want[None])
+    x, w, b, dout = group_inputs(4, x_shape, w_shape, stride, pad, "normal", groups=0)
+    out, dx, dw, db = grouped(x, w, b, dout, stride, pad)
+    assert (out.shape, dx.shape, dw.shape, db.shape) == (dout.shape, x.shape, w.shape, b.shape)
+
+
+def test_grouped_conv_in_chunks_of_less_than_a_group(monkeypatch):
+    """Chunks smaller than one group's sums (a large group, here forced) split inside it."""
+    x_shape, w_shape, stride, pad = CONV_CASES["stride1_pad1"]
+    x, w, b, dout = group_inputs(9, x_shape, w_shape, stride, pad, "spread")
+    whole = grouped(x, w, b, dout, stride, pad)
+    monkeypatch.setattr(exact, "_CHUNK_TERMS", 7)
+    for got, want in zip(grouped(x, w, b, dout, stride, pad), whole):
+        assert_same_bytes(got, want)
+
+
+def test_grouped_conv_checks_its_arguments():
+    x_shape, w_shape, stride, pad = CONV_CASES["stride1_pad1"]
+    x, w, b, dout = group_inputs(5, x_shape, w_shape, stride, pad, "normal")
+    conv_param = {"stride": stride, "pad": pad}
+    with pytest.raises(ValueError, match="x holds 3 groups but w holds 2"):
+        exact.conv_forward_groups(x, w[:2], b[:2], conv_param)
+    with pytest.raises(ValueError, match=r"b must have shape \(G, F\) = \(3, 2\), got \(3, 1\)"):
+        exact.conv_forward_groups(x, w, b[:, :1], conv_param)
+    with pytest.raises(ValueError, match="x must have 5 dimensions"):
+        exact.conv_forward_groups(x[0], w, b, conv_param)
+    _, cache = exact.conv_forward_groups(x, w, b, conv_param)
+    with pytest.raises(ValueError, match=r"dout must have shape \(3, 2, 2, 5, 5\)"):
+        exact.conv_backward_groups(dout[:, :, :1], cache)
+    dout[1, 0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="dout holds 1 non-finite"):
+        exact.conv_backward_groups(dout, cache)
+
+
 # --------------------------------------------------------------------------------------------------
 # Consequences: order does not matter; the fast reference agrees within its error bound
 # --------------------------------------------------------------------------------------------------

@@ -102,3 +102,55 @@ def run(problem, arrays, dropout_seed=None, params=None, exact=False):
     outputs = run_nchw(problem.op, nchw, params if params is not None else problem.reference_params,
                        dropout_seed, exact)
     return {role: from_nchw(role, a, layout) for role, a in outputs.items()}
+
+
+def run_many(problem, arrays_list):
+    """:func:`run` with ``exact=True`` on each of ``arrays_list`` (file-layout role -> ndarray
+    dicts, one per group, e.g. per student), computed together: a list of role -> file-layout
+    output dicts, each byte-identical to what :func:`run` gives for its own arrays.
+
+    Dropout gives its test-mode outputs only (``out_test``, ``dx_test``): the train-mode ones
+    depend on a random mask, are judged statistically and are no expected output.
+    """
+    layout = problem.layout
+    groups = [{role: to_nchw(role, a, layout) for role, a in arrays.items()}
+              for arrays in arrays_list]
+    if not groups:
+        return []
+    stacked = {role: np.stack([arrays[role] for arrays in groups]) for role in groups[0]}
+    outputs = _run_groups(problem.op, stacked, problem.reference_params)
+    return [{role: from_nchw(role, a[g], layout) for role, a in outputs.items()}
+            for g in range(len(groups))]
+
+
+def _run_groups(op, arrays, params):
+    """Exact outputs of ``op`` on NCHW ``arrays`` each with a leading group axis; role -> output
+    with the same leading axis. Convolutions run grouped; max-pool and dropout, which work sample
+    by sample, run once on the groups merged into the batch axis."""
+    exact = reference.exact
+    if op == "conv_forward":
+        out, _ = exact.conv_forward_groups(arrays["x"], arrays["w"], arrays["b"], params)
+        return {"out": out}
+    if op == "conv_backward":
+        # The backward reads its cache's inputs alone: the forward's output is not computed.
+        cache = (arrays["x"], arrays["w"], arrays["b"], params)
+        dx, dw, db = exact.conv_backward_groups(arrays["dout"], cache)
+        return {"dx": dx, "dw": dw, "db": db}
+    if op in ("maxpool_forward", "maxpool_backward"):
+        x = arrays["x"]
+        out, cache = exact.max_pool_forward(_merged(x), params)
+        if op == "maxpool_forward":
+            return {"out": out.reshape(x.shape[:2] + out.shape[1:])}
+        return {"dx": exact.max_pool_backward(_merged(arrays["dout"]), cache).reshape(x.shape)}
+    if op in ("dropout_forward", "dropout_backward"):
+        # Test mode is the identity whatever the shape; dropout_forward still checks p.
+        out, cache = exact.dropout_forward(arrays["x"], {"p": params["p"], "mode": "test"})
+        if op == "dropout_forward":
+            return {"out_test": out}
+        return {"dx_test": exact.dropout_backward(arrays["dout"], cache)}
+    raise ValueError(f"unknown op {op!r}")
+
+
+def _merged(array):
+    """``array (G, N, ...)`` as ``(G * N, ...)``: the groups' samples in one batch."""
+    return array.reshape((array.shape[0] * array.shape[1],) + array.shape[2:])

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment.generate import compute_expected
+from grader.assignment.generate import compute_expected_many
 from grader.assignment.per_student import student_draw
 from grader.errors import GraderError
 from grader.intake.locate import locate_outputs
@@ -146,8 +146,13 @@ def first_draws_expected(assignment, secret, roster, jobs=1):
 
 
 def _expected_of(assignment, secret, student_ids):
-    return [compute_expected(assignment, student_draw(assignment, secret, sid).inputs)
-            for sid in student_ids]
+    # Drawn and computed _ROWS_PER_TASK students at a time: only their inputs are held at once.
+    expected = []
+    for start in range(0, len(student_ids), _ROWS_PER_TASK):
+        expected += compute_expected_many(assignment, [
+            student_draw(assignment, secret, sid).inputs
+            for sid in student_ids[start:start + _ROWS_PER_TASK]])
+    return expected
 
 
 def _is(label, student_id):
