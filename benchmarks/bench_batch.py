@@ -15,9 +15,11 @@ flat in K can be read off by giving two sizes (``--sizes 200 1000``).
 
 The class is what correct students hand in: the same bytes for every deterministic output (the
 hand-out writes them with ``%.18e``, and correct code computes them alike), their own dropout
-masks. A context judges bytes it has seen once (pipeline.JudgedFiles); ``--distinct`` nudges
-every student's deterministic values by a relative 1e-12 (well within tolerance) so that no two
-files are alike: the figure for a class whose every file must be parsed and judged.
+masks. A context judges bytes it has seen once (pipeline.JudgedFiles); ``--distinct`` also grades
+a class where every student's deterministic values are nudged by a relative 1e-12 (well within
+tolerance) so that no two files are alike: the figure for a class whose every file must be
+parsed and judged. ``--per-student`` also grades a class with per-student inputs (where no two
+files are alike either), and gives its rate as a fraction of each shared class's.
 """
 import argparse
 import json
@@ -183,8 +185,9 @@ def main():
                  *[Path(p) for p in args.run[3:]])
         return
     print(f"machine: {machine()}; before: {load()}")
-    print("class: " + ("every file distinct" if args.distinct else
-                       "deterministic outputs alike, dropout masks each student's own"))
+    print("classes: shared inputs with the deterministic outputs alike and the dropout masks each "
+          "student's own" + ("; shared inputs with every file distinct" if args.distinct else "")
+          + ("; per-student inputs" if args.per_student else ""))
     print("| students | jobs | submissions/s: median (slowest-fastest) | CPU ms per submission | "
           "others' CPU (cores) | peak MiB | target | full marks, pages |")
     print("|---:|---:|---|---:|---:|---:|---|---|")
@@ -193,15 +196,20 @@ def main():
         classes = []
         for count in args.sizes:
             root = Path(tmp) / f"class{count}"
-            make_class(root, count, args.distinct)
+            make_class(root, count)
             classes.append((count, "shared", root, ()))
+            if args.distinct:
+                distinct_root = Path(tmp) / f"distinct{count}"
+                make_class(distinct_root, count, distinct=True)
+                classes.append((count, "shared distinct", distinct_root, ()))
             if args.per_student:
                 student_root = Path(tmp) / f"students{count}"
                 roster, secret = make_per_student_class(student_root, count)
                 classes.append((count, "per student", student_root, (str(roster), str(secret))))
         for count, kind, root, extra in classes:
             for jobs in args.jobs:
-                runs = [measure(root, Path(tmp) / f"out{count}-{kind[0]}-{jobs}-{i}", jobs, extra)
+                name = kind.replace(" ", "-")
+                runs = [measure(root, Path(tmp) / f"out{count}-{name}-{jobs}-{i}", jobs, extra)
                         for i in range(args.runs)]
                 per_s = sorted(count / r["elapsed"] for r in runs)
                 cpu_ms = statistics.median(1000 * r["cpu"] / count for r in runs)
@@ -210,9 +218,11 @@ def main():
                 rates[count, kind, jobs] = rate = statistics.median(per_s)
                 target = TARGETS.get(jobs) if kind == "shared" else None
                 verdict = (f"{rate / target:.2f}x of {target:.0f}/s" if target
-                           else f"{rate / rates[count, 'shared', jobs]:.2f}x shared")
+                           else ", ".join(f"{rate / rates[count, shared, jobs]:.2f}x {shared}"
+                                          for shared in ("shared", "shared distinct")
+                                          if shared != kind and (count, shared, jobs) in rates))
                 # The per-student class's last student copies the first: not full marks.
-                complete = all(r["full_marks"] >= count - (kind != "shared") and
+                complete = all(r["full_marks"] >= count - (kind == "per student") and
                                r["pages"] == count and r["outputs"] for r in runs)
                 print(f"| {count} {kind} | {jobs} | {rate:.0f} ({per_s[0]:.0f}-{per_s[-1]:.0f}) "
                       f"| {cpu_ms:.2f} | {others} | {max(r['peak_mib'] for r in runs):.0f} | "
