@@ -17,8 +17,8 @@
 
 Cost: a class of S submissions and R roster students is never compared S x R times. Each roster
 student's expected outputs are computed once (a batch builds the index before its workers start;
-the reference takes under a millisecond per student) and each output's values projected on one
-fixed random vector ``u``. A student's
+generate.compute_expected_many takes about 0.4 ms per student) and each output's values
+projected on one fixed random vector ``u``. A student's
 output within tolerance of an expected output ``e`` has ``|u.got - u.e| <= sum |u_i| allow_i``,
 so a binary search over the sorted projections finds the only candidates (in practice the match
 itself, or none), and only those are compared in full. Only failing outputs are looked up: an
