@@ -48,7 +48,10 @@ def main():
     args = parser.parse_args()
     assignment = load_spec(args.spec)
     started = time.perf_counter()
-    inputs = [student_draw(assignment, SECRET, f"s{k:05d}").inputs for k in range(args.students)]
+    # Every file drawn now (a draw's inputs are drawn as they are first read), as the peer index's
+    # computation of the expected outputs reads them all.
+    inputs = [dict(student_draw(assignment, SECRET, f"s{k:05d}").inputs)
+              for k in range(args.students)]
     draw_ms = 1e3 * (time.perf_counter() - started) / args.students
 
     one = [compute_expected(assignment, i) for i in inputs]
