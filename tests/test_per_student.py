@@ -277,6 +277,30 @@ def test_the_draw_is_read_from_the_files_and_the_audit_decides_only_when_none_fi
     assert not result.full_marks
 
 
+def test_a_submission_nothing_of_which_is_judged_against_inputs_is_not_audited(
+        tiny, secret, tmp_path, monkeypatch):
+    """No file read as numbers: every draw grades it alike, so draw 0 without an audit; a file of
+    the wrong size is diagnosed on the inputs, so the audit decides."""
+    assignment = load_spec(tiny)
+    roster = [f"s{i}" for i in range(12)]
+    chosen = StudentContexts(assignment, secret, roster)
+    redrawn = [sid for sid in roster if chosen.choice(sid).chosen.draw > 0]
+    empty, short = redrawn[0], next(sid for sid in roster if sid != redrawn[0])
+    write_submission(tmp_path / empty, {"readme.txt": "done\n", "maxpool_forward_out.csv": ""})
+    write_submission(tmp_path / short, {"maxpool_forward_out.csv": "1.0,2.0\n"})
+    sources = {s.id: s for s in list_submissions(tmp_path)}
+    audited = []
+    real_choice = StudentContexts.choice
+    monkeypatch.setattr(StudentContexts, "choice",
+                        lambda self, sid: audited.append(sid) or real_choice(self, sid))
+    contexts = StudentContexts(assignment, secret, roster)
+    result = contexts.grade(sources[empty])
+    assert audited == [] and result.score == 0
+    assert result.inputs_fingerprint == student_draw(assignment, secret, empty).fingerprint
+    result = contexts.grade(sources[short])
+    assert audited == [short] and result.checks[0].message.startswith("wrong size")
+
+
 # --------------------------------------------------------------------------------------------------
 # A per-student class
 # --------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from grader.batch.peer_flags import PeerIndex, failing_values, student_flags
 from grader.diagnosis.diagnoser import Diagnoser
 from grader.diagnosis.draws import audit_roster, choose_draw, format_roster_audit, required_catches
 from grader.errors import GraderError, SubmissionError
-from grader.intake.reading import parse_array, read_file_for
+from grader.intake.reading import CountMismatch, parse_array, read_file_for
 from grader.intake.submissions import SubmissionSource
 from grader.judge.tolerance import within
 from grader.pipeline import GradingContext, grade_submission, write_check_files
@@ -166,27 +166,38 @@ class StudentContexts:
         return result
 
     def fitting_draw(self, student_id, files):
-        """The draw a submission's deterministic output ``files`` (output file name -> path) were
-        computed from: draw 0 if one of them is within tolerance of its expected values (read in
-        the spec's order, a correct submission's first file settles it), else a later draw (up to
+        """The draw a submission's output ``files`` (output file name -> path) were computed from:
+        draw 0 if a deterministic one is within tolerance of its expected values (read in the
+        spec's order, a correct submission's first file settles it), else a later draw (up to
         FITTED_DRAWS) that one of them fits (values within tolerance of a draw's expected values
         come from its inputs: independent random inputs cannot give them), else the draw the
-        audit says the student was handed. A file that cannot be read counts for nothing here:
-        grading says what is wrong with it."""
+        audit says the student was handed. A file that cannot be read counts for nothing here
+        (grading says what is wrong with it); a submission nothing of which is judged against the
+        inputs (no file read as numbers) is graded against draw 0 without an audit: every draw
+        grades it alike."""
         values = []  # (output, its values) that do not fit draw 0
+        judged = False  # an output whose verdict or diagnosis depends on the inputs
         expected = self.context(student_id).expected.arrays
         for output in self.assignment.outputs:
             file = files.get(output.filename)
-            if output.statistical or file is None:
+            if file is None:
+                continue
+            if output.statistical:  # dropout statistics are taken against the draw's inputs
+                judged = True
                 continue
             try:
                 got = parse_array(read_file_for(file, output.shape), file, output.shape)
+            except CountMismatch:  # a wrong size is diagnosed on the draw's inputs
+                judged = True
+                continue
             except SubmissionError:
                 continue
             if within(got, expected[output.file], output.rtol, output.atol):
                 return 0
             values.append((output, got))
-        for draw in range(1, FITTED_DRAWS):
+        if not values and not judged:
+            return 0
+        for draw in range(1, FITTED_DRAWS if values else 1):
             expected = self.context(student_id, draw).expected.arrays
             if any(within(got, expected[output.file], output.rtol, output.atol)
                    for output, got in values):
