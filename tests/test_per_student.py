@@ -248,6 +248,15 @@ def test_a_redrawn_student_is_graded_against_the_draw_they_were_handed(tiny, sec
     assert folder.is_dir()
 
 
+def count_audits(monkeypatch):
+    """The ids StudentContexts audits from now on (the list fills as it does)."""
+    audited = []
+    real_choice = StudentContexts.choice
+    monkeypatch.setattr(StudentContexts, "choice",
+                        lambda self, sid: audited.append(sid) or real_choice(self, sid))
+    return audited
+
+
 def test_the_draw_is_read_from_the_files_and_the_audit_decides_only_when_none_fits(
         tiny, secret, tmp_path, monkeypatch):
     """A student handed draw 1 is graded against it from their files alone (no audit); a
@@ -263,10 +272,7 @@ def test_the_draw_is_read_from_the_files_and_the_audit_decides_only_when_none_fi
     files = texts(assignment, correct_outputs(assignment, make_inputs(assignment), seed=2))
     write_submission(tmp_path / wrong, files)  # the shared inputs' outputs: fit none of their draws
     sources = {s.id: s for s in list_submissions(tmp_path)}
-    audited = []
-    real_choice = StudentContexts.choice
-    monkeypatch.setattr(StudentContexts, "choice",
-                        lambda self, sid: audited.append(sid) or real_choice(self, sid))
+    audited = count_audits(monkeypatch)
     contexts = StudentContexts(assignment, secret, roster)
     result = contexts.grade(sources[redrawn.student_id])
     assert result.full_marks and result.inputs_fingerprint == redrawn.fingerprint
@@ -289,10 +295,7 @@ def test_a_submission_nothing_of_which_is_judged_against_inputs_is_not_audited(
     write_submission(tmp_path / empty, {"readme.txt": "done\n", "maxpool_forward_out.csv": ""})
     write_submission(tmp_path / short, {"maxpool_forward_out.csv": "1.0,2.0\n"})
     sources = {s.id: s for s in list_submissions(tmp_path)}
-    audited = []
-    real_choice = StudentContexts.choice
-    monkeypatch.setattr(StudentContexts, "choice",
-                        lambda self, sid: audited.append(sid) or real_choice(self, sid))
+    audited = count_audits(monkeypatch)
     contexts = StudentContexts(assignment, secret, roster)
     result = contexts.grade(sources[empty])
     assert audited == [] and result.score == 0

@@ -20,7 +20,6 @@ pages may show expected values when ``show_expected`` is set and the details car
 """
 import base64
 import hashlib
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,25 +87,18 @@ def _output_row_html(row):
 def render_class_report(batch, assignment, generated_at, feedback_links=True, names=None):
     """The instructor's class report (``report.html``) for a BatchResult."""
     report = build_class_report(batch, assignment, generated_at, feedback_links, names)
-    return _template("report.html").render(report=report, generated_at=report.generated_at,
-                                           script_hash=script_hash(),
-                                           student_rows=StudentRowsHtml.of(report))
+    return _template("report.html").render(**_report_variables(report))
 
 
-@dataclass(frozen=True)
-class StudentRowsHtml:
-    """The class report's student rows rendered, in both of the report's orders: each row is
-    rendered once, though the page lists every student twice."""
-
-    by_id: list
-    by_score: list
-
-    @classmethod
-    def of(cls, report):
-        student_row = _template("student_row.html").module.student_row
-        html = {id(row): student_row(row) for row in report.students}
-        return cls([html[id(row)] for row in report.students],
-                   [html[id(row)] for row in report.students_by_score])
+def _report_variables(report):
+    """The report template's variables. The page lists every student twice (by id, by score):
+    each student's row is rendered once, by the student_row macro, and placed in both tables."""
+    student_row = _template("student_row.html").module.student_row
+    html = {id(row): student_row(row) for row in report.students}
+    rows = {"by_id": [html[id(row)] for row in report.students],
+            "by_score": [html[id(row)] for row in report.students_by_score]}
+    return {"report": report, "generated_at": report.generated_at, "script_hash": script_hash(),
+            "student_rows": rows}
 
 
 def write_reports(out_dir, batch, assignment, generated_at):
@@ -126,12 +118,10 @@ def write_class_report(out_dir, batch, assignment, generated_at, names):
     """Write ``out_dir/report.html`` (linking to ``feedback/<name>`` for ``names``); its path."""
     path = Path(out_dir) / REPORT_NAME
     report = build_class_report(batch, assignment, generated_at, names=names)
-    # Streamed: a large class's page is never held whole in memory.
+    # Streamed: a large class's page is never held whole in memory (its student rows are, once:
+    # about a kilobyte a student).
     with atomic_text_writer(path) as out:
-        out.writelines(_template("report.html").generate(report=report,
-                                                         generated_at=report.generated_at,
-                                                         script_hash=script_hash(),
-                                                         student_rows=StudentRowsHtml.of(report)))
+        out.writelines(_template("report.html").generate(**_report_variables(report)))
     return path
 
 
